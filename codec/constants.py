@@ -1,0 +1,24 @@
+"""Constants of format version 1. Changing any of them changes encoded bytes (bump the format)."""
+
+# Entropy coder: every symbol is coded with integer frequencies summing to 2**FREQ_BITS.
+FREQ_BITS = 16
+FREQ_TOTAL = 1 << FREQ_BITS
+
+# rANS lane state: 64-bit, renormalised 32 bits at a time, kept in [RANS_LOW, RANS_LOW << 32).
+RANS_LOW = 1 << 31
+RANS_WORD_BITS = 32
+
+# Fixed-point probability domain of the predictors: P(bit = 1) in units of 2**-PROB_BITS.
+PROB_BITS = 16
+# Logistic ("stretch") domain: ln(p / (1 - p)) * STRETCH_SCALE, clamped to +-STRETCH_LIMIT.
+STRETCH_SCALE = 256
+STRETCH_LIMIT = 3072
+
+# Nucleotide alphabet of the coded body, in symbol order.
+ALPHABET = b"ACGT"
+
+# Blocks and lanes.
+DEFAULT_BLOCK_SIZE = 8 << 20          # original bytes per block (the unit of buffering)
+MAX_BLOCK_SIZE = 256 << 20            # largest block a reader accepts
+MAX_LANES = 4096                      # largest lane count a reader accepts
+MIN_LANE_BASES = 16384                # lanes are at least this long (fewer lanes for small blocks)

@@ -1,0 +1,468 @@
+"""The stream engine: bytes -> blocks -> layout streams -> predictor + coder -> container, and back.
+
+:class:`Compressor` and :class:`Decompressor` follow the lzma/zstandard object protocol so that the
+file objects in :mod:`codec.api` are thin wrappers (CPython's ``_compression.DecompressReader``).
+Input is cut into blocks of at most ``block_size`` original bytes (at a line end when possible);
+each block is split into layout streams (``formats.fasta_layout``), its ACGT bases are laid out in
+lanes and entropy-coded with the predictor's frequencies, and the block is written as soon as it is
+complete, so memory is bounded by the block size whatever the input size. The predictor's state
+carries from block to block.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import numpy as np
+import zstandard
+
+from codec import models
+from codec.coder import LaneDecoder, active_counts, encode as rans_encode
+from codec.constants import DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MAX_LANES, MIN_LANE_BASES
+from codec.predictors import encode_block
+from formats import container as fmt
+from formats import fasta_layout
+from formats.errors import CodecError
+
+DEFAULT_LEVEL = 6
+DEFAULT_LANES = 1024
+LEVELS = range(1, 10)
+_ZSTD_LEVEL = {1: 3, 2: 6, 3: 9, 4: 12, 5: 15, 6: 17, 7: 19, 8: 19, 9: 19}
+_MAX_STREAMS = 8
+
+
+def lane_lengths(n: int, lanes: int) -> np.ndarray:
+    """Lengths of ``lanes`` contiguous lanes over ``n`` bases: the first ``n % lanes`` get one more."""
+    out = np.full(lanes, n // lanes, dtype=np.int64)
+    out[: n % lanes] += 1
+    return out
+
+
+def lanes_for(n_bases: int, lanes_max: int) -> int:
+    """Lane count the encoder uses for a block of ``n_bases`` (lanes stay >= MIN_LANE_BASES long)."""
+    return int(min(lanes_max, max(1, n_bases // MIN_LANE_BASES)))
+
+
+def _lane_grid(n: int, lanes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lengths, per-step active counts, (T, lanes) index of each step's base in block order)."""
+    lens = lane_lengths(n, lanes)
+    starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    steps = int(lens[0]) if n else 0
+    grid = starts[None, :] + np.arange(steps)[:, None]
+    return lens, active_counts(lens), np.minimum(grid, max(n - 1, 0))
+
+
+def _stream_bound(raw_size: int) -> int:
+    """Largest raw side stream a block of ``raw_size`` bytes can legitimately have."""
+    return 32 * raw_size + (64 << 10)
+
+
+# -- compression ------------------------------------------------------------------------------
+class Compressor:
+    """Incremental compressor: ``compress(data)`` returns archive bytes produced so far, ``flush()``
+    finishes the archive. Like ``zstandard.ZstdCompressor().compressobj()``."""
+
+    def __init__(self, level: int = DEFAULT_LEVEL, model: str | None = None, *,
+                 block_size: int = DEFAULT_BLOCK_SIZE, lanes: int = DEFAULT_LANES,
+                 embed_model: bool = False) -> None:
+        if level not in LEVELS:
+            raise ValueError(f"level must be 1..9, not {level!r}")
+        if not 1 <= lanes <= MAX_LANES:
+            raise ValueError(f"lanes must be 1..{MAX_LANES}")
+        if not 1 <= block_size <= MAX_BLOCK_SIZE:
+            raise ValueError(f"block_size must be 1..{MAX_BLOCK_SIZE}")
+        self._model = models.resolve(model, level)
+        self._level = level
+        self._lanes = lanes
+        self._block_size = block_size
+        self._embed = embed_model
+        self._predictor = None
+        self._zstd = zstandard.ZstdCompressor(level=_ZSTD_LEVEL[level])
+        self._zstd_probe = zstandard.ZstdCompressor(level=3)
+        self._buf = bytearray()
+        self._started = False
+        self._finished = False
+        self._offset = 0  # archive bytes written
+        self._raw_total = 0
+        self._sha = hashlib.sha256()
+        self._index: list[dict] = []
+
+    def compress(self, data: bytes) -> bytes:
+        if self._finished:
+            raise ValueError("compressor already flushed")
+        self._buf += data
+        out = [self._header()]
+        while len(self._buf) > self._block_size:
+            out.append(self._block(self._cut()))
+        return b"".join(out)
+
+    def flush(self) -> bytes:
+        if self._finished:
+            raise ValueError("compressor already flushed")
+        out = [self._header()]
+        while self._buf:
+            out.append(self._block(self._cut()))
+        self._finished = True
+        out.append(fmt.build_footer(self._index, self._raw_total, self._sha.digest()))
+        return b"".join(out)
+
+    def _header(self) -> bytes:
+        if self._started:
+            return b""
+        self._started = True
+        header = fmt.build_header(
+            level=self._level, lanes=self._lanes, block_size=self._block_size,
+            model_name=self._model.name, model_fingerprint=self._model.fingerprint,
+            model_bytes=self._model.data if self._embed else b"")
+        self._offset += len(header)
+        return header
+
+    def _cut(self) -> bytes:
+        """Take the next block from the buffer, ending it at a line end when one is near."""
+        size = len(self._buf)
+        if size > self._block_size:
+            nl = self._buf.rfind(b"\n", self._block_size // 2, self._block_size)
+            size = nl + 1 if nl >= 0 else self._block_size
+        raw = bytes(self._buf[:size])
+        del self._buf[:size]
+        return raw
+
+    def _block(self, raw: bytes) -> bytes:
+        layout = fasta_layout.split(raw)
+        side = [(name, len(layout.streams[name]), self._pack(layout.streams[name]))
+                for name in fasta_layout.SIDE_STREAMS]
+        n = len(layout.bases)
+        coded_estimate = n // 4 + sum(len(s) for _, _, s in side)
+        if n == 0 or len(self._zstd_probe.compress(raw)) < coded_estimate:
+            mode, lanes, streams = fmt.MODE_STORED, 0, [("stored", len(raw), self._pack(raw))]
+            n = 0
+        else:
+            lanes = lanes_for(n, self._lanes)
+            body = self._encode_bases(layout.bases, lanes)
+            mode, streams = fmt.MODE_CODED, [("body", n, body)] + side
+        entry = dict(archive_offset=self._offset, raw_offset=self._raw_total, raw_size=len(raw),
+                     bases=n, records=layout.records)
+        block = fmt.build_block(index=len(self._index), raw_offset=self._raw_total,
+                                raw_size=len(raw), raw_crc=zlib.crc32(raw), mode=mode, bases=n,
+                                lanes=lanes, records=layout.records, streams=streams)
+        self._index.append(entry)
+        self._raw_total += len(raw)
+        self._sha.update(raw)
+        self._offset += len(block)
+        return block
+
+    def _pack(self, data: bytes) -> bytes:
+        return self._zstd.compress(data) if data else b""
+
+    def _encode_bases(self, bases: np.ndarray, lanes: int) -> bytes:
+        if self._predictor is None:
+            self._predictor = self._model.predictor(self._lanes)
+        lens, counts, grid = _lane_grid(len(bases), lanes)
+        freq, start = encode_block(self._predictor, bases[grid], counts)
+        return rans_encode(freq, start, lens)
+
+
+# -- parsing (shared by Decompressor and inspect) ----------------------------------------------
+@dataclass
+class ArchiveHeader:
+    level: int
+    lanes: int
+    block_size: int
+    model: models.Model
+    size: int
+
+
+@dataclass
+class Block:
+    fixed: object
+    streams: dict[str, tuple[int, bytes]]  # name -> (raw_len, stored bytes)
+    size: int
+    overhead: int  # bytes of block header, stream table and checksums
+
+
+@dataclass
+class Footer:
+    entries: list
+    raw_total: int
+    sha256: bytes
+    size: int
+
+
+def parse_header(buf: memoryview, extra_model: models.Model | None = None) -> ArchiveHeader | None:
+    """Parse an archive header at the start of ``buf``; None if more bytes are needed."""
+    magic = fmt.MAGIC
+    if bytes(buf[: len(magic)]) != magic[: min(len(buf), len(magic))]:
+        raise CodecError("not a dnacodec archive (bad magic bytes)")
+    if len(buf) < fmt.HEADER_FIXED_SIZE:
+        return None
+    h = fmt.parse_header_fixed(bytes(buf[: fmt.HEADER_FIXED_SIZE]))
+    if h.model_bytes_len > models.model_file.MAX_MODEL_BYTES:
+        raise CodecError(f"archive header: embedded model of {h.model_bytes_len} bytes is too large")
+    size = fmt.HEADER_FIXED_SIZE + h.model_name_len + h.model_bytes_len + fmt.CRC_SIZE
+    if len(buf) < size:
+        return None
+    fmt.check_crc(bytes(buf[: size - fmt.CRC_SIZE]), bytes(buf[size - fmt.CRC_SIZE : size]), "archive header")
+    name, embedded = fmt.parse_header_tail(h, bytes(buf[fmt.HEADER_FIXED_SIZE : size - fmt.CRC_SIZE]))
+    if not 1 <= h.lanes <= MAX_LANES or not 1 <= h.block_size <= MAX_BLOCK_SIZE or h.level not in LEVELS:
+        raise CodecError("archive header: level, lane count or block size out of range")
+    model = models.for_archive(name, h.model_fingerprint, embedded, extra_model)
+    return ArchiveHeader(h.level, h.lanes, h.block_size, model, size)
+
+
+def parse_block(buf: memoryview, header: ArchiveHeader, index: int, raw_offset: int) -> Block | None:
+    """Parse and check block ``index`` at the start of ``buf``; None if more bytes are needed."""
+    if len(buf) < fmt.BLOCK_FIXED_SIZE:
+        return None
+    fixed_bytes = bytes(buf[: fmt.BLOCK_FIXED_SIZE])
+    b = fmt.parse_block_fixed(fixed_bytes)
+    if b.n_streams > _MAX_STREAMS:
+        raise CodecError(f"block {index}: {b.n_streams} streams (corrupt block header)")
+    head_size = fmt.BLOCK_FIXED_SIZE + b.n_streams * fmt.STREAM_ENTRY_SIZE
+    if len(buf) < head_size + fmt.CRC_SIZE:
+        return None
+    fmt.check_crc(bytes(buf[:head_size]), bytes(buf[head_size : head_size + fmt.CRC_SIZE]), f"block {index} header")
+    table = fmt.parse_stream_table(bytes(buf[fmt.BLOCK_FIXED_SIZE : head_size]), b.n_streams)
+    if b.index != index or b.raw_offset != raw_offset:
+        raise CodecError(f"block {index}: out of sequence (block number {b.index}, offset {b.raw_offset})")
+    if not 1 <= b.raw_size <= header.block_size or b.bases > b.raw_size:
+        raise CodecError(f"block {index}: sizes out of range")
+    names = [t[0] for t in table]
+    if b.mode == fmt.MODE_CODED:
+        if names != ["body", *fasta_layout.SIDE_STREAMS]:
+            raise CodecError(f"block {index}: unexpected streams {names}")
+        if not 1 <= b.lanes <= min(header.lanes, max(b.bases, 1)) or table[0][1] != b.bases:
+            raise CodecError(f"block {index}: lane count or base count out of range")
+        body_bound = 12 * b.lanes + 2 * b.bases + 8
+        if table[0][2] > body_bound:
+            raise CodecError(f"block {index}: body stream larger than possible")
+    elif b.mode == fmt.MODE_STORED:
+        if names != ["stored"] or table[0][1] != b.raw_size or b.bases or b.lanes:
+            raise CodecError(f"block {index}: malformed stored block")
+    else:
+        raise CodecError(f"block {index}: unknown block mode {b.mode}")
+    for name, raw_len, stored_len in table[1 if b.mode == fmt.MODE_CODED else 0 :]:
+        if raw_len > _stream_bound(b.raw_size) or stored_len > raw_len + (raw_len >> 7) + 1024 \
+                or (raw_len == 0) != (stored_len == 0):
+            raise CodecError(f"block {index}: {name} stream sizes out of range")
+    payload = sum(t[2] for t in table)
+    size = head_size + fmt.CRC_SIZE + payload + fmt.CRC_SIZE
+    if len(buf) < size:
+        return None
+    start = head_size + fmt.CRC_SIZE
+    fmt.check_crc(bytes(buf[start : start + payload]), bytes(buf[start + payload : size]), f"block {index} payload")
+    streams = {}
+    for name, raw_len, stored_len in table:
+        streams[name] = (raw_len, bytes(buf[start : start + stored_len]))
+        start += stored_len
+    return Block(b, streams, size, size - payload)
+
+
+def parse_footer(buf: memoryview, n_blocks: int) -> Footer | None:
+    """Parse the footer and trailer at the start of ``buf``; None if more bytes are needed."""
+    if len(buf) < fmt.FOOTER_FIXED_SIZE:
+        return None
+    f = fmt.parse_footer_fixed(bytes(buf[: fmt.FOOTER_FIXED_SIZE]))
+    if f.n_blocks != n_blocks:
+        raise CodecError(f"footer: index lists {f.n_blocks} blocks, archive has {n_blocks}")
+    body = fmt.FOOTER_FIXED_SIZE + n_blocks * fmt.INDEX_ENTRY_SIZE + fmt.FOOTER_TAIL_SIZE
+    size = body + fmt.CRC_SIZE + fmt.TRAILER_SIZE
+    if len(buf) < size:
+        return None
+    fmt.check_crc(bytes(buf[:body]), bytes(buf[body : body + fmt.CRC_SIZE]), "footer")
+    entries = fmt.parse_index(bytes(buf[fmt.FOOTER_FIXED_SIZE : body - fmt.FOOTER_TAIL_SIZE]), n_blocks)
+    tail = fmt.parse_footer_tail(bytes(buf[body - fmt.FOOTER_TAIL_SIZE : body]))
+    trailer = fmt.parse_trailer(bytes(buf[body + fmt.CRC_SIZE : size]))
+    if trailer.footer_size != body + fmt.CRC_SIZE:
+        raise CodecError("trailer: footer size mismatch (corrupt archive)")
+    return Footer(entries, tail.raw_total, tail.content_sha256, size)
+
+
+def _is_footer(buf: memoryview) -> bool | None:
+    """True for a footer, False for a block, None if unknown yet (raises on anything else)."""
+    if len(buf) < 4:
+        return None
+    tag = bytes(buf[:4])
+    if tag == fmt.BLOCK_MAGIC:
+        return False
+    if tag == fmt.FOOTER_MAGIC:
+        return True
+    raise CodecError("corrupt archive: expected a block or the footer")
+
+
+def _unpack_stream(name: str, raw_len: int, stored: bytes) -> bytes:
+    if raw_len == 0:
+        return b""
+    try:
+        data = zstandard.ZstdDecompressor().decompress(stored, max_output_size=raw_len)
+    except zstandard.ZstdError as exc:
+        raise CodecError(f"{name} stream: zstd data is corrupt ({exc})") from None
+    if len(data) != raw_len:
+        raise CodecError(f"{name} stream: decompressed to {len(data)} bytes, expected {raw_len}")
+    return data
+
+
+# -- decompression ----------------------------------------------------------------------------
+class Decompressor:
+    """Incremental decompressor for one archive member, with the protocol of
+    ``lzma.LZMADecompressor`` (``decompress(data, max_length)``, ``eof``, ``needs_input``,
+    ``unused_data``)."""
+
+    def __init__(self, model: models.Model | None = None) -> None:
+        self._extra_model = model
+        self._in = bytearray()
+        self._out = bytearray()
+        self._header: ArchiveHeader | None = None
+        self._predictor = None
+        self._blocks: list[dict] = []
+        self._raw_total = 0
+        self._consumed = 0  # archive bytes parsed so far
+        self._sha = hashlib.sha256()
+        self._stalled = False
+        self.eof = False
+        self.needs_input = True
+        self.unused_data = b""
+
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes:
+        if self.eof:
+            raise EOFError("already at end of stream")
+        self._in += data
+        while not self.eof and (max_length < 0 or len(self._out) < max_length):
+            if not self._advance():
+                break
+        if max_length < 0 or len(self._out) <= max_length:
+            out = bytes(self._out)
+            self._out.clear()
+        else:
+            out = bytes(self._out[:max_length])
+            del self._out[:max_length]
+        self.needs_input = not self.eof and not self._out and self._stalled
+        return out
+
+    def _advance(self) -> bool:
+        """Parse and decode the next unit of the archive; False if more input is needed."""
+        buf = memoryview(self._in)
+        try:
+            if self._header is None:
+                unit = parse_header(buf, self._extra_model)
+                if unit is not None:
+                    self._header = unit
+            elif (is_footer := _is_footer(buf)) is None:
+                unit = None
+            elif is_footer:
+                unit = parse_footer(buf, len(self._blocks))
+                if unit is not None:
+                    self._finish(unit)
+            else:
+                unit = parse_block(buf, self._header, len(self._blocks), self._raw_total)
+                if unit is not None:
+                    self._decode(unit)
+        finally:
+            buf.release()
+        self._stalled = unit is None
+        if unit is not None:
+            del self._in[: unit.size]
+            self._consumed += unit.size
+        if self.eof:
+            self.unused_data = bytes(self._in)
+            self._in.clear()
+        return unit is not None
+
+    def _decode(self, block: Block) -> None:
+        b = block.fixed
+        index = len(self._blocks)
+        archive_offset = self._consumed
+        if b.mode == fmt.MODE_STORED:
+            raw = _unpack_stream("stored", *block.streams["stored"])
+        else:
+            streams = {n: _unpack_stream(n, *block.streams[n]) for n in fasta_layout.SIDE_STREAMS}
+            bases = self._decode_bases(block.streams["body"][1], b.bases, b.lanes)
+            raw = fasta_layout.join(bases, streams, max_output=b.raw_size)
+        if len(raw) != b.raw_size or zlib.crc32(raw) != b.raw_crc:
+            raise CodecError(f"block {index}: decoded bytes do not match their checksum")
+        self._blocks.append(dict(archive_offset=archive_offset, raw_offset=b.raw_offset, raw_size=b.raw_size, bases=b.bases,
+                                 records=b.records))
+        self._raw_total += b.raw_size
+        self._sha.update(raw)
+        self._out += raw
+
+    def _decode_bases(self, body: bytes, n: int, lanes: int) -> np.ndarray:
+        if self._predictor is None:
+            self._predictor = self._header.model.predictor(self._header.lanes)
+        lens, counts, grid = _lane_grid(n, lanes)
+        decoder = LaneDecoder(body, lanes)
+        steps = np.zeros(grid.shape, dtype=np.uint8)
+        pred = self._predictor
+        for t, k in enumerate(counts.tolist()):
+            sym = decoder.decode(pred.predict(k))
+            steps[t, :k] = sym
+            pred.update(sym)
+        decoder.finish()
+        # lanes are contiguous runs of the block, so lane-major order of the valid steps is block order
+        valid = np.arange(len(steps))[None, :] < lens[:, None]
+        return steps.T[valid]
+
+    def _finish(self, footer: Footer) -> None:
+        for i, (entry, seen) in enumerate(zip(footer.entries, self._blocks)):
+            if any(entry[k] != v for k, v in seen.items()):
+                raise CodecError(f"footer: index entry {i} does not match block {i}")
+        if footer.raw_total != self._raw_total or footer.sha256 != self._sha.digest():
+            raise CodecError("footer: content checksum mismatch (corrupt archive)")
+        self.eof = True
+
+
+# -- listing ----------------------------------------------------------------------------------
+def inspect(fileobj: BinaryIO, model: models.Model | None = None) -> dict:
+    """Walk every member of an archive, checking its structure and checksums (bodies are not
+    decoded; ``dnacodec -t`` does that), and describe it: sizes, bases, records, model, and the
+    bytes of each stream (the stream sizes sum to ``archive_bytes``)."""
+    data = fileobj.read()
+    if not data:
+        raise CodecError("empty input is not a dnacodec archive")
+    view = memoryview(data)
+    info: dict = {"original_bytes": 0, "archive_bytes": len(data), "bases": 0, "records": 0,
+                  "blocks": 0, "members": 0, "lanes": 0, "level": 0, "model": None,
+                  "streams": {"header": 0, "block_headers": 0, "index": 0}}
+    streams = info["streams"]
+    pos = 0
+    while pos < len(data):
+        header = parse_header(view[pos:], model)
+        if header is None:
+            raise CodecError("truncated archive (incomplete header)")
+        info["members"] += 1
+        info["level"], info["lanes"] = header.level, header.lanes
+        info["model"] = {"name": header.model.name, "fingerprint": header.model.fingerprint.hex()}
+        streams["header"] += header.size
+        pos += header.size
+        n_blocks, raw = 0, 0
+        while True:
+            kind = _is_footer(view[pos:])
+            if kind is None:
+                raise CodecError("truncated archive (no footer)")
+            if kind:
+                footer = parse_footer(view[pos:], n_blocks)
+                if footer is None:
+                    raise CodecError("truncated archive (incomplete footer)")
+                if footer.raw_total != raw:
+                    raise CodecError("footer: content size mismatch (corrupt archive)")
+                streams["index"] += footer.size
+                pos += footer.size
+                break
+            block = parse_block(view[pos:], header, n_blocks, raw)
+            if block is None:
+                raise CodecError(f"truncated archive (block {n_blocks} incomplete)")
+            b = block.fixed
+            streams["block_headers"] += block.overhead
+            for name, (_, stored) in block.streams.items():
+                streams[name] = streams.get(name, 0) + len(stored)
+            info["bases"] += b.bases
+            info["records"] += b.records
+            raw += b.raw_size
+            n_blocks += 1
+            pos += block.size
+        info["original_bytes"] += raw
+        info["blocks"] += n_blocks
+    streams.setdefault("body", 0)
+    return info

@@ -1,0 +1,61 @@
+"""Integer logistic tables shared by every predictor (bit-exact on any machine).
+
+``squash`` maps the stretch domain ``[-STRETCH_LIMIT, STRETCH_LIMIT]`` to a 16-bit probability;
+``stretch`` is its integer inverse. The squash table is computed with :mod:`decimal` (software
+arithmetic, correctly rounded, identical on every platform); stretch is derived from it by an integer
+search, exactly as lpaq1 does. ``tests/test_fixedpoint.py`` pins the SHA-256 of both tables.
+"""
+
+from __future__ import annotations
+
+import decimal
+from functools import lru_cache
+
+import numpy as np
+
+from codec.constants import PROB_BITS, STRETCH_LIMIT, STRETCH_SCALE
+
+PROB_ONE = 1 << PROB_BITS
+
+
+@lru_cache(maxsize=None)
+def squash_table() -> np.ndarray:
+    """int64[2*STRETCH_LIMIT+1]: round(2**16 / (1 + exp(-d / 256))) clamped to [1, 2**16-1]."""
+    ctx = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN)
+    one = decimal.Decimal(1)
+    out = np.empty(2 * STRETCH_LIMIT + 1, dtype=np.int64)
+    for i, d in enumerate(range(-STRETCH_LIMIT, STRETCH_LIMIT + 1)):
+        e = ctx.exp(ctx.divide(decimal.Decimal(-d), decimal.Decimal(STRETCH_SCALE)))
+        p = ctx.divide(decimal.Decimal(PROB_ONE), ctx.add(one, e))
+        out[i] = int(p.to_integral_value(rounding=decimal.ROUND_HALF_EVEN))
+    np.clip(out, 1, PROB_ONE - 1, out=out)
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=None)
+def stretch_table() -> np.ndarray:
+    """int64[2**16]: stretch(p) = smallest d with squash(d) >= p for p <= 2**15, mirrored above.
+
+    The mirror makes stretch exactly odd (stretch(2**16 - p) == -stretch(p)), so a model has no
+    bias towards either bit.
+    """
+    sq = squash_table()
+    half = PROB_ONE // 2
+    low = np.searchsorted(sq, np.arange(half + 1, dtype=np.int64), side="left") - STRETCH_LIMIT
+    out = np.empty(PROB_ONE, dtype=np.int64)
+    out[: half + 1] = low
+    out[half + 1 :] = -low[1:half][::-1]
+    out.setflags(write=False)
+    return out
+
+
+def squash(d: np.ndarray) -> np.ndarray:
+    """Vectorised squash of stretch-domain integers (clamped to the table's domain)."""
+    idx = np.clip(d, -STRETCH_LIMIT, STRETCH_LIMIT) + STRETCH_LIMIT
+    return squash_table()[idx]
+
+
+def stretch(p: np.ndarray) -> np.ndarray:
+    """Vectorised stretch of 16-bit probabilities (0 .. 2**16-1); stretch(0) == -STRETCH_LIMIT."""
+    return stretch_table()[p]

@@ -1,0 +1,46 @@
+"""Next-base predictors. Every predictor is exact integer arithmetic over all lanes at once.
+
+The stream engine drives a predictor block after block; its state (tables, mixer weights, per-lane
+histories) carries across blocks. Per step the engine calls ``predict(k)`` for the active lanes
+``0..k-1`` and then ``update(symbols)`` with their true symbols; the encoder does it in
+:func:`encode_block`, the decoder interleaves it with the entropy decoder, and both see identical
+frequencies.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+
+class Predictor(Protocol):
+    """A stateful next-base model evaluated over ``lanes`` parallel lanes."""
+
+    lanes: int
+
+    def predict(self, k: int) -> np.ndarray:
+        """Integer frequencies, shape (k, 4), int64, each >= 1, each row summing to FREQ_TOTAL."""
+
+    def update(self, symbols: np.ndarray) -> None:
+        """Learn the true symbols (shape (k,), values 0..3) of the step just predicted."""
+
+
+def encode_block(predictor: Predictor, steps: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Encoder side: run ``predictor`` over a block of symbols.
+
+    ``steps`` is (T, lanes) with the symbol of lane j at step t; ``counts[t]`` is the number of active
+    lanes at step t. Returns (freq, start): for every coded symbol its frequency and cumulative start,
+    as (T, lanes) uint32 arrays (entries of inactive lanes are zero).
+    """
+    freq = np.zeros(steps.shape, dtype=np.uint32)
+    start = np.zeros(steps.shape, dtype=np.uint32)
+    for t, k in enumerate(counts.tolist()):
+        f = predictor.predict(k)
+        sym = steps[t, :k]
+        rows = np.arange(k)
+        fs = f[rows, sym]
+        freq[t, :k] = fs
+        start[t, :k] = np.cumsum(f, axis=1)[rows, sym] - fs
+        predictor.update(sym)
+    return freq, start
