@@ -59,6 +59,7 @@ class ContextMixSpec:
     models: tuple[ContextModelSpec, ...]
     learning_rate: int  # mixer step: w += (stretch * err * learning_rate) >> 24
     weight_init: int  # initial mixer weight of every model input (16.16 fixed point)
+    mixer_order: int = 0  # each lane has 4**mixer_order weight sets, chosen by the last bases
 
     def memory_bytes(self) -> int:
         """Bytes of count tables this predictor allocates (lane state excluded)."""
@@ -87,10 +88,14 @@ class ContextMixPredictor:
         self._table = np.zeros(int(rows.sum()), dtype=np.uint32)
         orders = np.array([m.order for m in models], dtype=np.uint64)
         self._ctx_mask = (np.uint64(1) << (np.uint64(2) * orders)) - np.uint64(1)
+        # direct tables use the context itself: multiplier 1, shift 0
         bits = np.array([m.hash_bits for m in models], dtype=np.uint64)
-        self._hashed = bits > 0
-        self._hash_shift = np.where(self._hashed, np.uint64(64) - bits, np.uint64(0)).astype(np.uint64)
-        self._limit_by_model = np.array([m.limit for m in models], dtype=np.int64)
+        hashed = bits > 0
+        self._hash_mult = np.where(hashed, np.uint64(HASH_MULT), np.uint64(1)).astype(np.uint64)
+        self._hash_shift = np.where(hashed, np.uint64(64) - bits, np.uint64(0)).astype(np.uint64)
+        limits = [m.limit for m in models]
+        self._limit_by_model = np.array(limits, dtype=np.int64)
+        self._same_limit = limits[0] if len(set(limits)) == 1 else None
         self._ir = np.flatnonzero([m.ir for m in models])
         self._ir_shift = (np.uint64(64) - np.uint64(2) * orders[self._ir]).astype(np.uint64)
         self._ir_sym_shift = (np.uint64(2) * orders[self._ir]).astype(np.uint64)
@@ -101,22 +106,24 @@ class ContextMixPredictor:
         )
         self._hist = np.zeros(lanes, dtype=np.uint64)  # last 32 bases, newest in the low bits
         self._rc = np.zeros(lanes, dtype=np.uint64)  # reverse complement of the last 32 bases
-        self._w = np.full((lanes, 3, nm + 1), spec.weight_init, dtype=np.int64)
+        sets = 1 << (2 * spec.mixer_order)
+        self._w = np.full((lanes * sets, 3, nm + 1), spec.weight_init, dtype=np.int64)
         self._w[:, :, nm] = 0
+        self._set_mask = np.uint64(sets - 1)
+        self._set_base = np.arange(lanes, dtype=np.int64) * sets
         self._squash = squash_table()
         self._k = 0
 
     def _index(self, ctx: np.ndarray, cols: np.ndarray | slice = slice(None)) -> np.ndarray:
         """Table row of context values ``ctx`` (shape (k, len(models[cols])))."""
-        hashed = (ctx * np.uint64(HASH_MULT)) >> self._hash_shift[cols]
-        local = np.where(self._hashed[cols], hashed, ctx)
+        local = (ctx * self._hash_mult[cols]) >> self._hash_shift[cols]
         return local.astype(np.int64) + self._offsets[cols]
 
     def predict(self, k: int) -> np.ndarray:
         self._k = k
         nm = len(self.spec.models)
         self._rows = rows = self._index(self._hist[:k, None] & self._ctx_mask)
-        n = _unpack(self._table[rows])  # (k, M, 4)
+        n = _unpack(self._table[rows], np.int32)  # (k, M, 4)
         s01 = n[..., 0] + n[..., 1]
         s23 = n[..., 2] + n[..., 3]
         idx = np.empty((k, 3, nm), dtype=np.int32)
@@ -128,9 +135,13 @@ class ContextMixPredictor:
         st[..., :nm] = self._st2[idx]
         st[..., nm] = _BIAS
         self._st = st
-        dot = np.einsum("kjm,kjm->kj", self._w[:k], st) >> 16
-        np.clip(dot, -STRETCH_LIMIT, STRETCH_LIMIT, out=dot)
-        self._p = p = self._squash[dot + STRETCH_LIMIT]
+        self._wi = wi = self._set_base[:k] + (self._hist[:k] & self._set_mask).astype(np.int64)
+        self._wk = w = self._w[wi]
+        dot = np.einsum("kjm,kjm->kj", w, st) >> 16
+        np.minimum(dot, STRETCH_LIMIT, out=dot)
+        np.maximum(dot, -STRETCH_LIMIT, out=dot)
+        dot += STRETCH_LIMIT
+        self._p = p = self._squash[dot]
         return node_frequencies(p)
 
     def update(self, symbols: np.ndarray) -> None:
@@ -143,7 +154,8 @@ class ContextMixPredictor:
         r = np.arange(k)
         err[r, 1 + hi] = ((s & 1) << PROB_BITS) - self._p[r, 1 + hi]
         err *= self.spec.learning_rate
-        self._w[:k] += (self._st * err[..., None]) >> _LR_SHIFT
+        self._wk += (self._st * err[..., None]) >> _LR_SHIFT
+        self._w[self._wi] = self._wk  # one row per lane: no duplicate indices
         # histories
         su = s.astype(np.uint64)
         h = (self._hist[:k] << np.uint64(2)) | su
@@ -177,33 +189,39 @@ class ContextMixPredictor:
         rank = np.cumsum(new_row) - 1
         rows = urows[new_row]
         counts = _unpack(self._table[rows])
-        counts[rank, ukeys & 3] += reps
+        counts.reshape(-1)[(rank << 2) | (ukeys & 3)] += reps.astype(np.uint16)
         mx = np.maximum(np.maximum(counts[:, 0], counts[:, 1]), np.maximum(counts[:, 2], counts[:, 3]))
-        limit = self._limit_by_model[np.searchsorted(self._offsets, rows, side="right") - 1]
+        if self._same_limit is not None:
+            limit = self._same_limit
+        else:
+            limit = self._limit_by_model[np.searchsorted(self._offsets, rows, side="right") - 1]
         over = np.flatnonzero(mx > limit)
         if len(over):
             # halve the whole row while its largest count exceeds the limit
-            shift = np.zeros(len(over), dtype=np.int32)
-            mx, limit = mx[over], limit[over]
+            shift = np.zeros(len(over), dtype=np.uint16)
+            mx = mx[over]
+            if self._same_limit is None:
+                limit = limit[over]
             while (pending := (mx >> shift) > limit).any():
                 shift += pending
             counts[over] >>= shift[:, None]
         self._table[rows] = counts.astype(np.uint8).view(np.uint32).reshape(-1)
 
 
-def _unpack(rows: np.ndarray) -> np.ndarray:
-    """uint32 packed counts (any shape) -> int32 counts with a trailing axis of 4."""
-    return rows.view(np.uint8).reshape(rows.shape + (4,)).astype(np.int32)
+def _unpack(rows: np.ndarray, dtype: type = np.uint16) -> np.ndarray:
+    """uint32 packed counts (any shape) -> counts with a trailing axis of 4."""
+    return rows.view(np.uint8).reshape(rows.shape + (4,)).astype(dtype)
 
 
 def node_frequencies(p: np.ndarray) -> np.ndarray:
     """(k, 3) node probabilities -> (k, 4) integer frequencies summing exactly to FREQ_TOTAL,
     each >= 1: P(hi) splits the total, then each lo node splits its half."""
     total = FREQ_TOTAL
-    f_hi = np.clip((p[:, 0] * total) >> PROB_BITS, 2, total - 2)
+    f_hi = np.minimum(np.maximum((p[:, 0] * total) >> PROB_BITS, 2), total - 2)
     f_lo_side = total - f_hi
-    f1 = np.clip((f_lo_side * p[:, 1]) >> PROB_BITS, 1, f_lo_side - 1)
-    f3 = np.clip((f_hi * p[:, 2]) >> PROB_BITS, 1, f_hi - 1)
+    # f1 in [1, f_lo_side - 1] and f3 in [1, f_hi - 1]
+    f1 = np.minimum(np.maximum((f_lo_side * p[:, 1]) >> PROB_BITS, 1), f_lo_side - 1)
+    f3 = np.minimum(np.maximum((f_hi * p[:, 2]) >> PROB_BITS, 1), f_hi - 1)
     out = np.empty((len(p), 4), dtype=np.int64)
     out[:, 0] = f_lo_side - f1
     out[:, 1] = f1

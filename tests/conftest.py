@@ -1,0 +1,30 @@
+"""Shared fixtures: where the shared data lives, and small helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci")
+
+
+def shared_files(*subdirs: str) -> list[Path]:
+    """FASTA/FASTQ files under ../shared/data/<subdir> (empty when the folder is absent)."""
+    out: list[Path] = []
+    for sub in subdirs:
+        d = SHARED_DATA / sub
+        if d.is_dir():
+            out.extend(sorted(p for p in d.iterdir() if p.suffix in (".fasta", ".fastq", ".fa")))
+    return out
+
+
+@pytest.fixture
+def require_shared():
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present")

@@ -1,0 +1,91 @@
+"""The context-mixing predictor: valid exact frequencies, determinism, lane-order independence,
+and golden values that pin its integer arithmetic (any change here changes archives)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from codec import models
+from codec.constants import FREQ_TOTAL
+from codec.fixedpoint import squash_table, stretch_table
+from codec.predictors import encode_block
+from codec.predictors.context_mix import ContextMixPredictor
+
+
+def _bases(n: int, seed: int = 1) -> np.ndarray:
+    """A sequence with repeats, inverted repeats and mutations, so every model is exercised."""
+    rng = np.random.default_rng(seed)
+    unit = rng.integers(0, 4, 500)
+    parts = [unit, rng.integers(0, 4, 300), (3 - unit)[::-1], unit.copy()]
+    parts[-1][::37] = rng.integers(0, 4, len(parts[-1][::37]))
+    seq = np.concatenate(parts)
+    return np.resize(seq, n).astype(np.uint8)
+
+
+def _run(spec, bases: np.ndarray, lanes: int) -> tuple[np.ndarray, np.ndarray]:
+    pred = ContextMixPredictor(spec, lanes)
+    steps = bases.reshape(-1, lanes)
+    counts = np.full(len(steps), lanes)
+    return encode_block(pred, steps, counts)
+
+
+def test_tables_are_pinned() -> None:
+    # computed with correctly rounded decimal arithmetic: identical on every platform
+    assert hashlib.sha256(squash_table().astype("<i8").tobytes()).hexdigest()[:16] == SQUASH_SHA
+    assert hashlib.sha256(stretch_table().astype("<i8").tobytes()).hexdigest()[:16] == STRETCH_SHA
+    st = stretch_table()
+    assert (st[1:] == -st[1:][::-1]).all()
+
+
+def test_frequencies_valid_and_deterministic() -> None:
+    spec = models.BUNDLED["cm-v1"].spec
+    bases = _bases(4096)
+    pred = ContextMixPredictor(spec, 8)
+    for t, step in enumerate(bases.reshape(-1, 8)):
+        f = pred.predict(8)
+        assert f.dtype == np.int64 and f.shape == (8, 4)
+        assert (f >= 1).all() and (f.sum(1) == FREQ_TOTAL).all()
+        pred.update(step)
+    a = _run(spec, bases, 8)
+    b = _run(spec, bases, 8)
+    assert all((x == y).all() for x, y in zip(a, b))
+
+
+def test_count_updates_do_not_depend_on_lane_order() -> None:
+    """Lanes that hit the same context in one step update it with one defined result."""
+    spec = models.BUNDLED["cm-fast-v1"].spec
+    p1 = ContextMixPredictor(spec, 64)
+    p2 = ContextMixPredictor(spec, 64)
+    rng = np.random.default_rng(5)
+    perm = rng.permutation(64)
+    for _ in range(200):
+        sym = rng.integers(0, 4, 64) * (rng.random(64) < 0.3)  # many lanes share contexts
+        p1.predict(64)
+        p2.predict(64)
+        p1._add_counts(np.sort(p1._rows.ravel() * 4 + np.repeat(sym, p1._rows.shape[1])))
+        keys = (p2._rows * 4 + sym[:, None])[perm].ravel()
+        p2._add_counts(keys)
+        assert (p1._table == p2._table).all()
+
+
+def test_learns_repeats() -> None:
+    spec = models.BUNDLED["cm-v1"].spec
+    freq, _ = _run(spec, _bases(20000), 4)
+    bits = -np.log2(freq / FREQ_TOTAL)
+    # the sequence is mostly repeats: far below 2 bits per base once learned
+    assert bits[-1000:].mean() < 0.6
+
+
+def test_golden_frequencies() -> None:
+    """Fixed input -> fixed frequencies. If this fails, archives changed: bump the model/format."""
+    for name, expected in GOLDEN.items():
+        freq, start = _run(models.BUNDLED[name].spec, _bases(2048), 4)
+        digest = hashlib.sha256(freq.astype("<u4").tobytes() + start.astype("<u4").tobytes()).hexdigest()
+        assert digest[:16] == expected, name
+
+
+SQUASH_SHA = "1ec4058ed6fda8da"
+STRETCH_SHA = "789d43b782e0b933"
+GOLDEN = {"cm-fast-v1": "5cf9be4bd3264ea1", "cm-v1": "65d965c377d50c2f"}
