@@ -26,7 +26,6 @@ from formats.errors import CodecError
 MAX_MODELS = 32
 MAX_HASH_BITS = 26
 MAX_TABLE_BYTES = 2 << 30
-MAX_MIXER_ORDER = 4
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ class Model:
 
 def _encode(spec: ContextMixSpec) -> bytes:
     return model_file.build_context_mix(
-        spec.learning_rate, spec.weight_init, spec.mixer_order,
+        spec.learning_rate, spec.weight_init,
         [dict(order=m.order, hash_bits=m.hash_bits, alpha_inv=m.alpha_inv, limit=m.limit, ir=int(m.ir))
          for m in spec.models])
 
@@ -57,8 +56,7 @@ def _decode(data: bytes) -> ContextMixSpec:
     _, body = model_file.parse_model(data)
     if not 1 <= len(body.models) <= MAX_MODELS:
         raise CodecError(f"model: {len(body.models)} context models (1..{MAX_MODELS} allowed)")
-    if not 0 < body.learning_rate <= 1 << 16 or abs(body.weight_init) > 1 << 24 \
-            or body.mixer_order > MAX_MIXER_ORDER:
+    if not 0 < body.learning_rate <= 1 << 16 or abs(body.weight_init) > 1 << 24:
         raise CodecError("model: mixer parameters out of range")
     models = []
     for m in body.models:
@@ -68,7 +66,7 @@ def _decode(data: bytes) -> ContextMixSpec:
                 or m.ir not in (0, 1):
             raise CodecError(f"model: context model parameters out of range ({dict(m)})")
         models.append(ContextModelSpec(m.order, m.hash_bits, m.alpha_inv, m.limit, bool(m.ir)))
-    spec = ContextMixSpec(tuple(models), body.learning_rate, body.weight_init, body.mixer_order)
+    spec = ContextMixSpec(tuple(models), body.learning_rate, body.weight_init)
     if spec.memory_bytes() > MAX_TABLE_BYTES:
         raise CodecError(f"model: needs {spec.memory_bytes()} bytes of tables (limit {MAX_TABLE_BYTES})")
     return spec

@@ -25,7 +25,6 @@ ContextModelEntry = Struct(
 ContextMixBody = Struct(
     "learning_rate" / Int32sl,
     "weight_init" / Int32sl,
-    "mixer_order" / Int8ul,
     "models" / PrefixedArray(Int8ul, ContextModelEntry),
 )
 
@@ -37,9 +36,8 @@ ModelFile = Struct(
 )
 
 
-def build_context_mix(learning_rate: int, weight_init: int, mixer_order: int, models: list[dict]) -> bytes:
-    body = ContextMixBody.build(dict(learning_rate=learning_rate, weight_init=weight_init,
-                                     mixer_order=mixer_order, models=models))
+def build_context_mix(learning_rate: int, weight_init: int, models: list[dict]) -> bytes:
+    body = ContextMixBody.build(dict(learning_rate=learning_rate, weight_init=weight_init, models=models))
     return ModelFile.build(dict(kind=KIND_CONTEXT_MIX, body=body))
 
 

@@ -59,7 +59,6 @@ class ContextMixSpec:
     models: tuple[ContextModelSpec, ...]
     learning_rate: int  # mixer step: w += (stretch * err * learning_rate) >> 24
     weight_init: int  # initial mixer weight of every model input (16.16 fixed point)
-    mixer_order: int = 0  # each lane has 4**mixer_order weight sets, chosen by the last bases
 
     def memory_bytes(self) -> int:
         """Bytes of count tables this predictor allocates (lane state excluded)."""
@@ -106,11 +105,8 @@ class ContextMixPredictor:
         )
         self._hist = np.zeros(lanes, dtype=np.uint64)  # last 32 bases, newest in the low bits
         self._rc = np.zeros(lanes, dtype=np.uint64)  # reverse complement of the last 32 bases
-        sets = 1 << (2 * spec.mixer_order)
-        self._w = np.full((lanes * sets, 3, nm + 1), spec.weight_init, dtype=np.int64)
+        self._w = np.full((lanes, 3, nm + 1), spec.weight_init, dtype=np.int64)
         self._w[:, :, nm] = 0
-        self._set_mask = np.uint64(sets - 1)
-        self._set_base = np.arange(lanes, dtype=np.int64) * sets
         self._squash = squash_table()
         self._k = 0
 
@@ -135,9 +131,7 @@ class ContextMixPredictor:
         st[..., :nm] = self._st2[idx]
         st[..., nm] = _BIAS
         self._st = st
-        self._wi = wi = self._set_base[:k] + (self._hist[:k] & self._set_mask).astype(np.int64)
-        self._wk = w = self._w[wi]
-        dot = np.einsum("kjm,kjm->kj", w, st) >> 16
+        dot = np.einsum("kjm,kjm->kj", self._w[:k], st) >> 16
         np.minimum(dot, STRETCH_LIMIT, out=dot)
         np.maximum(dot, -STRETCH_LIMIT, out=dot)
         dot += STRETCH_LIMIT
@@ -154,8 +148,7 @@ class ContextMixPredictor:
         r = np.arange(k)
         err[r, 1 + hi] = ((s & 1) << PROB_BITS) - self._p[r, 1 + hi]
         err *= self.spec.learning_rate
-        self._wk += (self._st * err[..., None]) >> _LR_SHIFT
-        self._w[self._wi] = self._wk  # one row per lane: no duplicate indices
+        self._w[:k] += (self._st * err[..., None]) >> _LR_SHIFT
         # histories
         su = s.astype(np.uint64)
         h = (self._hist[:k] << np.uint64(2)) | su
