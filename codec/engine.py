@@ -21,7 +21,7 @@ import zstandard
 
 from codec import models
 from codec.coder import LaneDecoder, active_counts, encode as rans_encode
-from codec.constants import DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MAX_LANES, MIN_LANE_BASES
+from codec.constants import DEFAULT_BLOCK_SIZE, FREQ_TOTAL, MAX_BLOCK_SIZE, MAX_LANES, MIN_LANE_BASES
 from codec.predictors import encode_block
 from formats import container as fmt
 from formats import fasta_layout
@@ -41,9 +41,10 @@ def lane_lengths(n: int, lanes: int) -> np.ndarray:
     return out
 
 
-def lanes_for(n_bases: int, lanes_max: int) -> int:
-    """Lane count the encoder uses for a block of ``n_bases`` (lanes stay >= MIN_LANE_BASES long)."""
-    return int(min(lanes_max, max(1, n_bases // MIN_LANE_BASES)))
+def lanes_for(n_bases: int, lanes_max: int, min_lane_bases: int = MIN_LANE_BASES) -> int:
+    """Lane count the encoder uses for a block of ``n_bases``: as many as fit while each lane keeps
+    at least ``min_lane_bases`` bases (every lane costs a coder flush and a cold context start)."""
+    return int(min(lanes_max, max(1, n_bases // min_lane_bases)))
 
 
 def _lane_grid(n: int, lanes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -67,7 +68,7 @@ class Compressor:
 
     def __init__(self, level: int = DEFAULT_LEVEL, model: str | None = None, *,
                  block_size: int = DEFAULT_BLOCK_SIZE, lanes: int = DEFAULT_LANES,
-                 embed_model: bool = False) -> None:
+                 min_lane_bases: int = MIN_LANE_BASES, embed_model: bool = False) -> None:
         if level not in LEVELS:
             raise ValueError(f"level must be 1..9, not {level!r}")
         if not 1 <= lanes <= MAX_LANES:
@@ -78,6 +79,7 @@ class Compressor:
         self._level = level
         self._lanes = lanes
         self._block_size = block_size
+        self._min_lane_bases = max(1, min_lane_bases)
         self._embed = embed_model
         self._predictor = None
         self._zstd = zstandard.ZstdCompressor(level=_ZSTD_LEVEL[level])
@@ -89,6 +91,8 @@ class Compressor:
         self._raw_total = 0
         self._sha = hashlib.sha256()
         self._index: list[dict] = []
+        #: bases coded, body bytes written, and the model's ideal code length of those bases
+        self.stats = {"bases": 0, "body_bytes": 0, "ideal_body_bits": 0.0}
 
     def compress(self, data: bytes) -> bytes:
         if self._finished:
@@ -140,7 +144,7 @@ class Compressor:
             mode, lanes, streams = fmt.MODE_STORED, 0, [("stored", len(raw), self._pack(raw))]
             n = 0
         else:
-            lanes = lanes_for(n, self._lanes)
+            lanes = lanes_for(n, self._lanes, self._min_lane_bases)
             body = self._encode_bases(layout.bases, lanes)
             mode, streams = fmt.MODE_CODED, [("body", n, body)] + side
         entry = dict(archive_offset=self._offset, raw_offset=self._raw_total, raw_size=len(raw),
@@ -162,7 +166,12 @@ class Compressor:
             self._predictor = self._model.predictor(self._lanes)
         lens, counts, grid = _lane_grid(len(bases), lanes)
         freq, start = encode_block(self._predictor, bases[grid], counts)
-        return rans_encode(freq, start, lens)
+        body = rans_encode(freq, start, lens)
+        coded = freq[np.arange(len(freq))[:, None] < lens[None, :]]
+        self.stats["ideal_body_bits"] += float(-np.log2(coded / FREQ_TOTAL).sum())
+        self.stats["body_bytes"] += len(body)
+        self.stats["bases"] += len(bases)
+        return body
 
 
 # -- parsing (shared by Decompressor and inspect) ----------------------------------------------
