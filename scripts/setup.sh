@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set up a virtual environment in .venv with dnacodec and its test tools. Idempotent.
+# torch is pinned and installed first so that pip takes the CPU build instead of CUDA wheels.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check torch==2.13.0
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
