@@ -21,4 +21,4 @@ ALPHABET = b"ACGT"
 DEFAULT_BLOCK_SIZE = 8 << 20          # original bytes per block (the unit of buffering)
 MAX_BLOCK_SIZE = 256 << 20            # largest block a reader accepts
 MAX_LANES = 4096                      # largest lane count a reader accepts
-MIN_LANE_BASES = 16384                # lanes are at least this long (fewer lanes for small blocks)
+MIN_LANE_BASES = 8192                  # lanes are at least this long (fewer lanes for small blocks)

@@ -165,10 +165,11 @@ class Compressor:
         if self._predictor is None:
             self._predictor = self._model.predictor(self._lanes)
         lens, counts, grid = _lane_grid(len(bases), lanes)
-        freq, start = encode_block(self._predictor, bases[grid], counts)
-        body = rans_encode(freq, start, lens)
-        coded = freq[np.arange(len(freq))[:, None] < lens[None, :]]
-        self.stats["ideal_body_bits"] += float(-np.log2(coded / FREQ_TOTAL).sum())
+        steps = bases[grid]
+        freq, start = encode_block(self._predictor, steps, counts)
+        body = rans_encode(freq, start, steps, lens)
+        valid = np.arange(len(freq))[:, None] < lens[None, :]
+        self.stats["ideal_body_bits"] += float(-np.log2(freq[valid] / FREQ_TOTAL).sum())
         self.stats["body_bytes"] += len(body)
         self.stats["bases"] += len(bases)
         return body
@@ -401,7 +402,7 @@ class Decompressor:
         if self._predictor is None:
             self._predictor = self._header.model.predictor(self._header.lanes)
         lens, counts, grid = _lane_grid(n, lanes)
-        decoder = LaneDecoder(body, lanes)
+        decoder = LaneDecoder(body, lens)
         steps = np.zeros(grid.shape, dtype=np.uint8)
         pred = self._predictor
         for t, k in enumerate(counts.tolist()):
