@@ -19,6 +19,6 @@ ALPHABET = b"ACGT"
 
 # Blocks and lanes.
 DEFAULT_BLOCK_SIZE = 8 << 20          # original bytes per block (the unit of buffering)
-MAX_BLOCK_SIZE = 256 << 20            # largest block a reader accepts
+MAX_BLOCK_SIZE = 16 << 20            # largest block a reader accepts (bounds decoder memory)
 MAX_LANES = 4096                      # largest lane count a reader accepts
 MIN_LANE_BASES = 8192                  # lanes are at least this long (fewer lanes for small blocks)

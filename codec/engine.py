@@ -57,8 +57,9 @@ def _lane_grid(n: int, lanes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _stream_bound(raw_size: int) -> int:
-    """Largest raw side stream a block of ``raw_size`` bytes can legitimately have."""
-    return 32 * raw_size + (64 << 10)
+    """Largest raw side stream a block of ``raw_size`` bytes can have (the layout expands any input
+    at most 3-fold: an isolated exception byte costs a value, a gap and a length)."""
+    return 4 * raw_size + 4096
 
 
 # -- compression ------------------------------------------------------------------------------
