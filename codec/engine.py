@@ -137,17 +137,19 @@ class Compressor:
 
     def _block(self, raw: bytes) -> bytes:
         layout = fasta_layout.split(raw)
-        side = [(name, len(layout.streams[name]), self._pack(layout.streams[name]))
-                for name in fasta_layout.SIDE_STREAMS]
         n = len(layout.bases)
-        coded_estimate = n // 4 + sum(len(s) for _, _, s in side)
-        if n == 0 or len(self._zstd_probe.compress(raw)) < coded_estimate:
-            mode, lanes, streams = fmt.MODE_STORED, 0, [("stored", len(raw), self._pack(raw))]
-            n = 0
+        side = [layout.streams[name] for name in fasta_layout.SIDE_STREAMS]
+        # decide with fast zstd probes; pack the chosen streams at the level's zstd setting
+        probe = self._zstd_probe.compress
+        coded_estimate = n // 4 + sum(len(probe(s)) for s in side if s)
+        if n == 0 or len(probe(raw)) < coded_estimate:
+            mode, lanes, n, streams = fmt.MODE_STORED, 0, 0, [("stored", len(raw), self._pack(raw))]
         else:
             lanes = lanes_for(n, self._lanes, self._min_lane_bases)
             body = self._encode_bases(layout.bases, lanes)
-            mode, streams = fmt.MODE_CODED, [("body", n, body)] + side
+            streams = [("body", n, body)] + [
+                (name, len(s), self._pack(s)) for name, s in zip(fasta_layout.SIDE_STREAMS, side)]
+            mode = fmt.MODE_CODED
         entry = dict(archive_offset=self._offset, raw_offset=self._raw_total, raw_size=len(raw),
                      bases=n, records=layout.records)
         block = fmt.build_block(index=len(self._index), raw_offset=self._raw_total,

@@ -104,8 +104,10 @@ def load_model_file(path: str | os.PathLike) -> Model:
     return Model(os.path.basename(os.fspath(path)), _decode(data), data)
 
 
-def resolve(model: str | os.PathLike | None, level: int) -> Model:
-    """The model for compressing: a bundled name, a model file path, or the level's default."""
+def resolve(model: Model | str | os.PathLike | None, level: int) -> Model:
+    """The model for compressing: a Model, a bundled name, a model file path, or the level's default."""
+    if isinstance(model, Model):
+        return model
     if model is None:
         return BUNDLED[LEVEL_MODELS[level]]
     if isinstance(model, str) and model in BUNDLED:

@@ -1,0 +1,393 @@
+"""The dnacodec command line: codec.cli.main in-process, and `python -m codec` in a subprocess."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import codec.api
+from codec import api, cli, engine
+from formats import model_file
+
+FASTA = b">chr1 test\nACGTACGTTTGACCANNNNACGT\nacgtGATTACA\n>chr2\nGGGCCCAAATTT\n"
+OTHER = b">x\nTTTTAAAACCCCGGGG\n"
+_RNG = random.Random(7)
+# Big enough that the bases are entropy-coded (tiny inputs are stored), small enough to be quick.
+CODED = b">rnd\n" + "".join(_RNG.choice("ACGT") for _ in range(600)).encode() + b"\n"
+
+
+def _run(*argv: str) -> int:
+    return cli.main(list(argv))
+
+
+def _stderr_lines(capsys) -> list[str]:
+    return capsys.readouterr().err.splitlines()
+
+
+def _one_error_line(err: str, name: str | None = None) -> None:
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("dnacodec: "), err
+    if name is not None:
+        assert lines[0].startswith(f"dnacodec: {name}: "), err
+    assert "Traceback" not in err
+
+
+def _leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+@pytest.fixture
+def fasta(tmp_path: Path) -> Path:
+    path = tmp_path / "a.fa"
+    path.write_bytes(FASTA)
+    return path
+
+
+@pytest.fixture(scope="module")
+def archive_bytes() -> bytes:
+    return api.compress(FASTA)
+
+
+@pytest.fixture
+def archive(tmp_path: Path, archive_bytes: bytes) -> Path:
+    path = tmp_path / "b.fa.dnac"
+    path.write_bytes(archive_bytes)
+    return path
+
+
+# -- compress / decompress files ----------------------------------------------------------------
+
+
+def test_compress_then_decompress_file(fasta: Path, capsys) -> None:
+    os.chmod(fasta, 0o640)
+    os.utime(fasta, (1_000_000_000, 1_000_000_000))
+    assert _run(str(fasta)) == 0
+    out = fasta.with_name("a.fa.dnac")
+    assert out.exists() and not fasta.exists()  # input removed like xz
+    assert api.decompress(out.read_bytes()) == FASTA
+    st = out.stat()
+    assert st.st_mode & 0o777 == 0o640 and int(st.st_mtime) == 1_000_000_000
+    assert _run("-d", str(out)) == 0
+    assert fasta.read_bytes() == FASTA and not out.exists()
+    assert int(fasta.stat().st_mtime) == 1_000_000_000
+    assert capsys.readouterr() == ("", "")
+    assert _leftovers(fasta.parent) == ["a.fa"]
+
+
+def test_keep_and_force(fasta: Path, capsys) -> None:
+    out = fasta.with_name("a.fa.dnac")
+    assert _run("-k", str(fasta)) == 0
+    assert fasta.exists() and out.exists()
+    out.write_bytes(b"precious")
+    assert _run("-k", str(fasta)) == 1  # refuses to overwrite
+    _one_error_line(capsys.readouterr().err, str(out))
+    assert out.read_bytes() == b"precious"
+    assert _run("-k", "-f", str(fasta)) == 0
+    assert api.decompress(out.read_bytes()) == FASTA
+    # decompressing onto an existing file is refused as well
+    assert _run("-d", "-k", str(out)) == 1
+    _one_error_line(capsys.readouterr().err)
+    assert fasta.read_bytes() == FASTA
+    assert _leftovers(fasta.parent) == ["a.fa", "a.fa.dnac"]
+
+
+def test_stdout_option(fasta: Path, archive: Path, capsysbinary) -> None:
+    assert _run("-c", str(fasta)) == 0
+    out, err = capsysbinary.readouterr()
+    assert api.decompress(out) == FASTA and err == b""
+    assert fasta.exists()  # -c keeps the input
+    assert _run("-dc", str(archive)) == 0
+    assert capsysbinary.readouterr().out == FASTA
+    assert archive.exists()
+    # several files to stdout: concatenated members / outputs
+    assert _run("-c", str(fasta), str(fasta)) == 0
+    assert api.decompress(capsysbinary.readouterr().out) == FASTA * 2
+    assert _run("-d", "-c", str(archive), str(archive)) == 0
+    assert capsysbinary.readouterr().out == FASTA * 2
+
+
+def test_output_option(fasta: Path, archive: Path, tmp_path: Path, capsys) -> None:
+    target = tmp_path / "sub"
+    target.mkdir()
+    out = target / "custom.bin"
+    assert _run("-k", "-o", str(out), str(fasta)) == 0
+    assert api.decompress(out.read_bytes()) == FASTA
+    restored = target / "restored"
+    assert _run("-d", "-k", "--output", str(restored), str(out)) == 0  # any name with -o
+    assert restored.read_bytes() == FASTA
+    assert _run("-o", str(out), str(fasta), str(archive)) == 1  # usage: one input only
+    assert _run("-c", "-o", str(out), str(fasta)) == 1
+    assert _run("-o", str(fasta), str(fasta)) == 1  # same file
+    assert fasta.read_bytes() == FASTA
+    capsys.readouterr()
+
+
+def test_stdin_to_stdout_in_process(monkeypatch, capsysbinary) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(FASTA)))
+    assert _run() == 0
+    packed = capsysbinary.readouterr().out
+    assert api.decompress(packed) == FASTA
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(packed)))
+    assert _run("-d", "-") == 0
+    assert capsysbinary.readouterr().out == FASTA
+
+
+class _Tty(io.TextIOWrapper):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_terminal_refusals(fasta: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(sys, "stdout", _Tty(io.BytesIO()))
+    assert _run("-c", str(fasta)) == 1  # compressed data is not written to a terminal...
+    _one_error_line(capsys.readouterr().err, "(stdout)")
+    assert _run("-cf", str(fasta)) == 0  # ...unless forced
+    assert api.decompress(sys.stdout.buffer.getvalue()) == FASTA
+    monkeypatch.setattr(sys, "stdin", _Tty(io.BytesIO()))
+    assert _run("-d") == 1  # nor read from one
+    _one_error_line(capsys.readouterr().err, "(stdin)")
+    assert fasta.exists()
+
+
+def test_suffix_rules(fasta: Path, archive: Path, capsysbinary) -> None:
+    # decompressing a name without .dnac is refused with a warning (exit 2) unless -c/-o is given
+    assert _run("-d", str(fasta)) == 2
+    assert b"suffix" in capsysbinary.readouterr().err
+    assert _run("-dc", str(archive)) == 0
+    capsysbinary.readouterr()
+    # compressing a .dnac file is skipped with a warning
+    assert _run(str(archive)) == 2
+    err = capsysbinary.readouterr().err
+    assert err.startswith(b"dnacodec: ") and err.count(b"\n") == 1
+    assert _run("-q", str(archive)) == 2  # -q silences warnings, not the exit status
+    assert capsysbinary.readouterr().err == b""
+    assert _leftovers(fasta.parent) == ["a.fa", "b.fa.dnac"]
+
+
+def test_directory_and_missing_file(tmp_path: Path, fasta: Path, capsys) -> None:
+    (tmp_path / "dir").mkdir()
+    assert _run("-k", str(tmp_path / "dir")) == 2
+    assert _run("-k", str(tmp_path / "missing"), str(fasta)) == 1  # error wins, others still done
+    err = capsys.readouterr().err
+    assert "missing" in err and fasta.with_name("a.fa.dnac").exists()
+
+
+# -- integrity: -t and corrupt input -------------------------------------------------------------
+
+
+def test_test_mode(archive: Path, tmp_path: Path, archive_bytes: bytes, capsys) -> None:
+    assert _run("-t", str(archive)) == 0
+    assert capsys.readouterr() == ("", "")
+    assert archive.exists()
+    bad = tmp_path / "bad.dnac"
+    bad.write_bytes(archive_bytes[:-3])
+    assert _run("-t", str(bad)) == 1
+    _one_error_line(capsys.readouterr().err, str(bad))
+    assert _run("-t", str(archive), str(bad), str(archive)) == 1
+    assert len(capsys.readouterr().err.splitlines()) == 1
+    assert _leftovers(tmp_path) == ["b.fa.dnac", "bad.dnac"]
+
+
+@pytest.mark.parametrize("kind", ["truncated", "garbage", "trailing", "empty"])
+def test_corrupt_input_leaves_nothing(tmp_path: Path, archive_bytes: bytes, kind: str, capsys) -> None:
+    payload = {
+        "truncated": archive_bytes[: len(archive_bytes) // 2],
+        "garbage": b"this is not a dnacodec archive\n" * 4,
+        "trailing": archive_bytes + b"junk",
+        "empty": b"",
+    }[kind]
+    bad = tmp_path / "bad.fa.dnac"
+    bad.write_bytes(payload)
+    assert _run("-d", str(bad)) == 1
+    _one_error_line(capsys.readouterr().err, str(bad))
+    assert _leftovers(tmp_path) == ["bad.fa.dnac"]  # no output, no temporary file
+    assert bad.read_bytes() == payload
+    assert _run("-d", "-o", str(tmp_path / "x"), str(bad)) == 1
+    assert _leftovers(tmp_path) == ["bad.fa.dnac"]
+    capsys.readouterr()
+
+
+def test_interrupt_removes_partial_output(fasta: Path, monkeypatch, capsys) -> None:
+    class Interrupted(engine.Compressor):
+        def flush(self) -> bytes:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.engine, "Compressor", Interrupted)
+    assert _run(str(fasta)) == 130
+    assert _leftovers(fasta.parent) == ["a.fa"]
+    assert fasta.read_bytes() == FASTA
+
+
+def test_broken_pipe_exits_quietly(fasta: Path, monkeypatch, capsys) -> None:
+    class BrokenBuffer(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, b) -> int:  # type: ignore[override]
+            raise BrokenPipeError(32, "Broken pipe")
+
+    class BrokenStdout(io.TextIOWrapper):
+        def fileno(self) -> int:
+            raise io.UnsupportedOperation("no fileno")
+
+    monkeypatch.setattr(sys, "stdout", BrokenStdout(BrokenBuffer()))
+    assert _run("-dc", str(fasta.with_suffix(".missing"))) == 1  # sanity: errors still reported
+    assert _run("-c", str(fasta)) == 141
+    assert "Traceback" not in capsys.readouterr().err
+    assert fasta.exists()
+
+
+# -- listing ------------------------------------------------------------------------------------
+
+
+def test_list_table_and_json(archive: Path, tmp_path: Path, capsys) -> None:
+    second = tmp_path / "c.dnac"
+    second.write_bytes(api.compress(OTHER, level=1))
+    assert _run("-l", str(archive), str(second)) == 0
+    out = capsys.readouterr().out
+    assert str(archive) in out and str(second) in out
+    assert _run("-lv", str(archive)) == 0
+    assert "Streams" in capsys.readouterr().out
+
+    assert _run("-l", "--json", str(archive), str(second)) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    infos = [json.loads(line) for line in lines]
+    for info, path, data in zip(infos, (archive, second), (FASTA, OTHER)):
+        assert {"file", "original_bytes", "archive_bytes", "bases", "records", "blocks", "lanes",
+                "level", "model", "streams"} <= set(info)
+        assert info["file"] == str(path)
+        assert info["original_bytes"] == len(data)
+        assert info["archive_bytes"] == path.stat().st_size
+        assert sum(info["streams"].values()) == info["archive_bytes"]
+        assert {"name", "fingerprint"} <= set(info["model"])
+    assert infos[1]["level"] == 1
+
+
+def test_list_errors(tmp_path: Path, archive: Path, capsys) -> None:
+    bad = tmp_path / "bad.dnac"
+    bad.write_bytes(b"nope")
+    assert _run("-l", "--json", str(bad), str(archive)) == 1
+    captured = capsys.readouterr()
+    _one_error_line(captured.err, str(bad))
+    assert json.loads(captured.out)["file"] == str(archive)
+    assert _run("-l", "-") == 1
+    capsys.readouterr()
+
+
+# -- options ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flag", ["-1", "-9"])
+def test_level_flags(fasta: Path, flag: str, capsysbinary) -> None:
+    assert _run(flag, "-c", str(fasta)) == 0
+    packed = capsysbinary.readouterr().out
+    assert api.decompress(packed) == FASTA
+    assert engine.inspect(io.BytesIO(packed))["level"] == int(flag[1:])
+
+
+def test_combined_short_flags(fasta: Path, capsysbinary) -> None:
+    assert _run("-k9", str(fasta)) == 0
+    assert _run("-dcf", str(fasta.with_name("a.fa.dnac"))) == 0
+    assert capsysbinary.readouterr().out == FASTA
+
+
+def test_verbose_and_quiet(fasta: Path, capsys) -> None:
+    assert _run("-v", "-k", str(fasta)) == 0
+    err = capsys.readouterr().err
+    assert "bits/base" in err and "ratio" in err and str(fasta) in err
+    coded = fasta.with_name("coded.fa")
+    coded.write_bytes(CODED)
+    assert _run("-v", str(coded)) == 0
+    err = capsys.readouterr().err
+    assert re.fullmatch(r".*coded\.fa: 6\d\d -> \d+ bytes, ratio 0\.\d+, \d\.\d{3} bits/base\n", err)
+    assert _run("-dv", str(coded) + ".dnac") == 0
+    assert re.search(r"\d\.\d{3} bits/base", capsys.readouterr().err)
+    assert coded.read_bytes() == CODED
+    assert _run("-q", "-k", "-f", str(fasta)) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+def test_usage_errors_and_version(capsys) -> None:
+    assert _run("--json", "x") == 1
+    assert _run("--no-such-option") == 1
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 2 and "Traceback" not in err
+    assert _run("-V") == 0
+    assert capsys.readouterr().out.startswith("dnacodec ")
+    assert _run("-h") == 0
+    assert "--decompress" in capsys.readouterr().out
+
+
+def test_model_file(tmp_path: Path, capsys) -> None:
+    model = tmp_path / "tiny.model"
+    model.write_bytes(model_file.build_context_mix(
+        256, 16000, [dict(order=2, hash_bits=0, alpha_inv=2, limit=255, ir=0)]))
+    src = tmp_path / "c.fa"
+    src.write_bytes(CODED)
+    assert _run("--model", str(model), str(src)) == 0
+    packed = tmp_path / "c.fa.dnac"
+    assert _run("-t", str(packed)) == 1  # the archive names a model that is not bundled
+    err = capsys.readouterr().err
+    _one_error_line(err, str(packed))
+    assert "--model" in err
+    assert _run("-t", "--model", str(model), str(packed)) == 0
+    assert _run("-l", "--json", "--model", str(model), str(packed)) == 0
+    assert json.loads(capsys.readouterr().out)["model"]["name"] == "tiny.model"
+    assert _run("-d", "--model", str(model), str(packed)) == 0
+    assert src.read_bytes() == CODED
+    assert _run("-d", "--model", str(tmp_path / "missing.model"), str(src)) == 1
+    _one_error_line(capsys.readouterr().err, "--model")
+
+
+def test_bad_model_is_one_error(fasta: Path, capsys) -> None:
+    assert _run("-k", "--model", str(fasta.with_name("no-such-model.bin")), str(fasta)) == 1
+    _one_error_line(capsys.readouterr().err)
+    assert _leftovers(fasta.parent) == ["a.fa"]
+
+
+# -- as a program -------------------------------------------------------------------------------
+
+_ROOT = str(Path(codec.api.__file__).resolve().parent.parent)
+
+
+def _program(*argv: str, data: bytes = b"", cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
+    return subprocess.run([sys.executable, "-m", "codec", *argv], input=data, capture_output=True,
+                          env=env, cwd=cwd, timeout=120)
+
+
+def test_program_pipes() -> None:
+    packed = _program("-6", data=FASTA)
+    assert packed.returncode == 0 and packed.stderr == b""
+    assert api.decompress(packed.stdout) == FASTA
+    unpacked = _program("-d", data=packed.stdout + packed.stdout)
+    assert unpacked.returncode == 0 and unpacked.stdout == FASTA * 2
+    tested = _program("-t", "-", data=packed.stdout)
+    assert tested.returncode == 0 and tested.stdout == b""
+
+
+def test_program_files_and_errors(tmp_path: Path, archive_bytes: bytes) -> None:
+    (tmp_path / "a.fa").write_bytes(FASTA)
+    (tmp_path / "bad.dnac").write_bytes(archive_bytes[:-1])
+    done = _program("-k", "a.fa", cwd=tmp_path)
+    assert done.returncode == 0
+    assert api.decompress((tmp_path / "a.fa.dnac").read_bytes()) == FASTA
+    failed = _program("-d", "bad.dnac", cwd=tmp_path)
+    assert failed.returncode == 1 and failed.stdout == b""
+    err = failed.stderr.decode()
+    assert len(err.splitlines()) == 1 and err.startswith("dnacodec: bad.dnac: ")
+    assert _leftovers(tmp_path) == ["a.fa", "a.fa.dnac", "bad.dnac"]
+    garbage = _program("-d", data=b"garbage in")
+    assert garbage.returncode == 1 and len(garbage.stderr.splitlines()) == 1
+    assert b"Traceback" not in garbage.stderr
