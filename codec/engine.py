@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
@@ -67,7 +67,7 @@ class Compressor:
     """Incremental compressor: ``compress(data)`` returns archive bytes produced so far, ``flush()``
     finishes the archive. Like ``zstandard.ZstdCompressor().compressobj()``."""
 
-    def __init__(self, level: int = DEFAULT_LEVEL, model: str | None = None, *,
+    def __init__(self, level: int = DEFAULT_LEVEL, model: models.Model | str | None = None, *,
                  block_size: int = DEFAULT_BLOCK_SIZE, lanes: int = DEFAULT_LANES,
                  min_lane_bases: int = MIN_LANE_BASES, embed_model: bool = False) -> None:
         if level not in LEVELS:
