@@ -139,10 +139,7 @@ class Compressor:
         layout = fasta_layout.split(raw)
         n = len(layout.bases)
         side = [layout.streams[name] for name in fasta_layout.SIDE_STREAMS]
-        # decide with fast zstd probes; pack the chosen streams at the level's zstd setting
-        probe = self._zstd_probe.compress
-        coded_estimate = n // 4 + sum(len(probe(s)) for s in side if s)
-        if n == 0 or len(probe(raw)) < coded_estimate:
+        if n == 0 or (2 * n < len(raw) and self._stored_is_smaller(raw, n, side)):
             mode, lanes, n, streams = fmt.MODE_STORED, 0, 0, [("stored", len(raw), self._pack(raw))]
         else:
             lanes = lanes_for(n, self._lanes, self._min_lane_bases)
@@ -160,6 +157,13 @@ class Compressor:
         self._sha.update(raw)
         self._offset += len(block)
         return block
+
+    def _stored_is_smaller(self, raw: bytes, n: int, side: list[bytes]) -> bool:
+        """For a block that is mostly not ACGT: would plain zstd beat the layout with a body at
+        2 bits per base? Decided with fast zstd probes (the chosen streams are packed at the
+        level's zstd setting afterwards)."""
+        probe = self._zstd_probe.compress
+        return len(probe(raw)) < n // 4 + sum(len(probe(s)) for s in side if s)
 
     def _pack(self, data: bytes) -> bytes:
         return self._zstd.compress(data) if data else b""
