@@ -21,6 +21,7 @@ from typing import IO, Any, BinaryIO, Union
 import _compression
 
 from codec import models
+from codec.constants import DEFAULT_BLOCK_SIZE
 from codec.engine import DEFAULT_LEVEL, Compressor, Decompressor
 from formats.errors import CodecError
 
@@ -107,6 +108,22 @@ class _DnacReader(_compression.DecompressReader):
         self._started = False
 
 
+class _TextFile(io.TextIOWrapper):
+    """Text mode over a :class:`DnacFile`, which it leaves unfinished on the same occasions."""
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            self.buffer._abandon()  # type: ignore[attr-defined]
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            buffer = self.buffer
+        except ValueError:  # detached, or never initialised
+            return
+        buffer._abandon()  # type: ignore[attr-defined]
+
+
 class DnacFile(_compression.BaseStream):
     """A binary file object that transparently compresses to / decompresses from a `.dnac` archive.
 
@@ -114,14 +131,19 @@ class DnacFile(_compression.BaseStream):
     existing binary file object to read from or write to (it is not closed by :meth:`close`).
 
     ``mode`` is "r"/"rb" (read, default), "w"/"wb" (truncate and write), "x"/"xb" (create
-    exclusively) or "a"/"ab" (append a new member). When writing, ``level`` (1..9) and ``model`` (a
-    bundled model name or a model file path) select the compression settings. When reading,
-    ``level`` must be None and ``model`` is only needed for archives made with a model file.
+    exclusively) or "a"/"ab" (append a new member). When writing, ``level`` (1..9), ``model`` (a
+    bundled model name or a model file path) and ``block_size`` select the compression settings.
+    When reading, ``level`` and ``block_size`` must be None and ``model`` is only needed for
+    archives made with a model file.
 
     Reading decodes every concatenated member. Seeking is supported when reading from a seekable
     file, but is emulated by decompressing (and, backwards, by restarting from the beginning).
-    Written data reaches the underlying file in whole blocks; the archive is only complete once
-    :meth:`close` has been called.
+    Written data reaches the underlying file in whole blocks (of at most ``block_size`` bytes of
+    input, default 8 MiB); the archive is only complete once :meth:`close` has been called.
+    An archive that is not finished -- the ``with`` block was left by an exception (Ctrl-C
+    included), a write failed (e.g. disk full), the file was never closed, or the process was
+    killed -- gets no footer, so reading it raises :class:`CodecError` ("truncated") instead of
+    returning partial data as if it were complete.
     """
 
     def __init__(
@@ -131,6 +153,7 @@ class DnacFile(_compression.BaseStream):
         *,
         level: int | None = None,
         model: ModelArg = None,
+        block_size: int | None = None,
     ) -> None:
         self._fp: Any = None
         self._closefp = False
@@ -140,13 +163,15 @@ class DnacFile(_compression.BaseStream):
         self._pos = 0
 
         if mode in ("r", "rb"):
-            if level is not None:
-                raise ValueError("Cannot specify a compression level when opening a file for reading")
+            if level is not None or block_size is not None:
+                raise ValueError("Cannot specify a compression level or block size when reading")
             decomp_args = _decompressor_args(model)
             mode_code = _MODE_READ
         elif mode in ("w", "wb", "a", "ab", "x", "xb"):
             mode_code = _MODE_WRITE
-            self._compressor = Compressor(DEFAULT_LEVEL if level is None else level, model)  # type: ignore[arg-type]
+            self._compressor = Compressor(
+                DEFAULT_LEVEL if level is None else level, model,  # type: ignore[arg-type]
+                block_size=DEFAULT_BLOCK_SIZE if block_size is None else block_size)
         else:
             raise ValueError(f"Invalid mode: {mode!r}")
 
@@ -181,10 +206,9 @@ class DnacFile(_compression.BaseStream):
                 assert self._buffer is not None
                 self._buffer.close()
                 self._buffer = None
-            elif self._mode == _MODE_WRITE:
-                assert self._compressor is not None
-                self._fp.write(self._compressor.flush())
-                self._compressor = None
+            elif self._compressor is not None:  # None: abandoned, the footer must not be written
+                compressor, self._compressor = self._compressor, None
+                self._fp.write(compressor.flush())
         finally:
             try:
                 if self._closefp:
@@ -193,6 +217,23 @@ class DnacFile(_compression.BaseStream):
                 self._fp = None
                 self._closefp = False
                 self._mode = _MODE_CLOSED
+
+    def _abandon(self) -> None:
+        """Close without finishing: an archive being written is left without its footer."""
+        self._compressor = None
+        self.close()
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:  # an interrupted or failed writer must not look complete
+            self._abandon()
+        else:
+            self.close()
+
+    def __del__(self) -> None:
+        # Never closed: do not finish the archive (unlike gzip), as this is how a program that died of
+        # an exception ends; only close() writes the footer.
+        if getattr(self, "_mode", _MODE_CLOSED) != _MODE_CLOSED:
+            self._abandon()
 
     @property
     def closed(self) -> bool:
@@ -271,6 +312,8 @@ class DnacFile(_compression.BaseStream):
         Due to block buffering, the underlying file may not reflect the data until :meth:`close`.
         """
         self._check_can_write()
+        if self._compressor is None:
+            raise ValueError("an earlier write failed: the archive cannot be completed")
         if isinstance(data, bytes):
             length = len(data)
         elif isinstance(data, bytearray):
@@ -280,9 +323,13 @@ class DnacFile(_compression.BaseStream):
             view = memoryview(data)
             length = view.nbytes
             data = view.tobytes()
-        compressed = self._compressor.compress(data)  # type: ignore[union-attr]
-        if compressed:
-            self._fp.write(compressed)
+        try:
+            compressed = self._compressor.compress(data)
+            if compressed:
+                self._fp.write(compressed)
+        except BaseException:  # e.g. disk full or Ctrl-C: a block may be lost, never finish the archive
+            self._compressor = None
+            raise
         self._pos += length
         return length
 
@@ -317,6 +364,7 @@ def open(  # noqa: A001 - mirrors gzip.open / lzma.open
     *,
     level: int | None = None,
     model: ModelArg = None,
+    block_size: int | None = None,
     encoding: str | None = None,
     errors: str | None = None,
     newline: str | None = None,
@@ -325,10 +373,11 @@ def open(  # noqa: A001 - mirrors gzip.open / lzma.open
 
     ``filename`` is a path or an existing file object. ``mode`` is "r", "rb" (default), "w", "wb",
     "x", "xb", "a" or "ab" for binary mode, or "rt", "wt", "xt" or "at" for text mode.
-    ``level`` and ``model`` are as for :class:`DnacFile`.
+    ``level``, ``model`` and ``block_size`` are as for :class:`DnacFile`.
 
     Binary mode returns a :class:`DnacFile` (``encoding``, ``errors`` and ``newline`` must then be
-    None); text mode wraps it in :class:`io.TextIOWrapper` with those arguments.
+    None); text mode wraps it in an :class:`io.TextIOWrapper` with those arguments, which like
+    :class:`DnacFile` leaves the archive unfinished when not closed or left by an exception.
     """
     if "t" in mode:
         if "b" in mode:
@@ -341,10 +390,10 @@ def open(  # noqa: A001 - mirrors gzip.open / lzma.open
         if newline is not None:
             raise ValueError("Argument 'newline' not supported in binary mode")
 
-    binary_file = DnacFile(filename, mode.replace("t", ""), level=level, model=model)
+    binary_file = DnacFile(filename, mode.replace("t", ""), level=level, model=model, block_size=block_size)
     if "t" in mode:
         encoding = io.text_encoding(encoding)
-        return io.TextIOWrapper(binary_file, encoding, errors, newline)
+        return _TextFile(binary_file, encoding, errors, newline)
     return binary_file
 
 

@@ -4,9 +4,12 @@
 ``-d`` decompresses FILE.dnac to FILE; ``-c`` writes to standard output; ``-t`` tests; ``-l`` lists.
 With no FILE, or when FILE is ``-``, standard input is processed to standard output.
 
-Exit status: 0 success, 1 error, 2 warning (e.g. a skipped file); 130 when interrupted.
+Exit status: 0 success, 1 error, 2 warning (e.g. a skipped file); 128 + the signal number when
+interrupted by SIGINT (130), SIGHUP (129) or SIGTERM (143), or when the reader of standard output
+goes away (141, SIGPIPE: quietly, like other Unix tools).
 Output files are written through a temporary file in the same directory and only renamed to the
-final name once complete, so a failure never leaves a partial output behind.
+final name once complete, so a failure, a full disk or an interruption never leaves a partial
+output behind.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ import argparse
 import io
 import json
 import os
+import signal
 import stat
 import sys
 import tempfile
+import threading
 from typing import IO, Any, Callable, Sequence
 
 from codec import api
@@ -62,6 +67,33 @@ class _Skip(Exception):
     """A file is skipped with a warning (exit status 2)."""
 
 
+class _Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: unwinds like KeyboardInterrupt (removing partial output)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise _Terminated(signum)
+
+
+def _handle_signals() -> dict[int, Any]:
+    """Turn SIGTERM and SIGHUP into :class:`_Terminated`; return the handlers to restore.
+
+    Signals our parent ignores (e.g. SIGHUP under nohup) stay ignored.
+    """
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is not threading.main_thread():
+        return previous
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None and signal.getsignal(signum) == signal.SIG_DFL:
+            previous[signum] = signal.signal(signum, _terminate)
+    return previous
+
+
 class _Fail(Exception):
     """A file failed (exit status 1); ``name`` is the file the message is about."""
 
@@ -76,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Lossless compressor for DNA sequence (FASTA) files.",
         epilog="With no FILE, or when FILE is -, read standard input and write standard output. "
-        "Exit status: 0 success, 1 error, 2 warning.",
+        "Exit status: 0 success, 1 error, 2 warning, 128+N after signal N (130 Ctrl-C, 141 closed "
+        "pipe, 143 SIGTERM).",
     )
     ops = parser.add_argument_group("operation (the last one given wins)")
     ops.add_argument("-z", "--compress", dest="op", action="store_const", const="compress",
@@ -226,14 +259,28 @@ class _Output:
 
     def write(self, data: bytes) -> None:
         if data:
-            self._file.write(data)
+            try:
+                self._file.write(data)
+            except BrokenPipeError:
+                raise
+            except OSError as exc:
+                raise self._write_error(exc) from None
             self.written += len(data)
 
     def finish(self, sync: bool) -> None:
         """Flush (and fsync when ``sync``) the data; the destination is still under its temp name."""
-        self._file.flush()
-        if sync and self.regular:
-            os.fsync(self._file.fileno())
+        try:
+            self._file.flush()
+            if sync and self.regular:
+                os.fsync(self._file.fileno())
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise self._write_error(exc) from None
+
+    def _write_error(self, exc: OSError) -> _Fail:
+        """A failed write (e.g. disk full) is reported against the output, not the input."""
+        return _Fail(self.display, f"write error: {_message(exc)}")
 
     def commit(self, input_stat: os.stat_result | None) -> None:
         """Close and move a regular file into place with the input's mode, owner and times."""
@@ -655,6 +702,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tool = _Tool(args)
     files = list(args.files) or ["-"]
     op = args.op
+    handlers = _handle_signals()
     try:
         if op != "compress" and not tool.prepare_read_model():
             return tool.status
@@ -676,6 +724,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return tool.status
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except _Terminated as exc:
+        return 128 + exc.signum
     except BrokenPipeError:
         # The reader of our standard output went away: exit quietly, as if killed by SIGPIPE.
         # Point stdout at /dev/null so that the interpreter's final flush does not complain.
@@ -686,6 +736,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
             pass
         return EXIT_SIGPIPE
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":
