@@ -310,12 +310,20 @@ def _is_footer(buf: memoryview) -> bool | None:
 
 
 def _unpack_stream(name: str, raw_len: int, stored: bytes) -> bytes:
+    """Unpack a zstd-packed stream: exactly one frame that declares its content size, which must be
+    ``raw_len`` (already bounded), so a forged frame header cannot drive an allocation."""
     if raw_len == 0:
         return b""
     try:
-        data = zstandard.ZstdDecompressor().decompress(stored, max_output_size=raw_len)
+        declared = zstandard.frame_content_size(stored)
+        if declared != raw_len:
+            raise CodecError(f"{name} stream: zstd frame declares {declared} bytes, expected {raw_len}")
+        unpacker = zstandard.ZstdDecompressor().decompressobj()
+        data = unpacker.decompress(stored)
     except zstandard.ZstdError as exc:
         raise CodecError(f"{name} stream: zstd data is corrupt ({exc})") from None
+    if not unpacker.eof or unpacker.unused_data:
+        raise CodecError(f"{name} stream: not exactly one complete zstd frame")
     if len(data) != raw_len:
         raise CodecError(f"{name} stream: decompressed to {len(data)} bytes, expected {raw_len}")
     return data
