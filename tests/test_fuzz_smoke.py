@@ -21,7 +21,7 @@ atheris = pytest.importorskip("atheris")
 FUZZ = Path(__file__).resolve().parents[1] / "fuzz"
 
 # harness -> executions for a ~10 s run on the 2-core development machine
-HARNESSES = {"decompress": 2000, "layout": 15000, "model_file": 2500, "encoder": 150}
+HARNESSES = {"decompress": 2000, "layout": 15000, "model_file": 2500, "encoder": 200}
 TIME_CAP_S = 15
 
 
