@@ -59,3 +59,42 @@ def squash(d: np.ndarray) -> np.ndarray:
 def stretch(p: np.ndarray) -> np.ndarray:
     """Vectorised stretch of 16-bit probabilities (0 .. 2**16-1); stretch(0) == -STRETCH_LIMIT."""
     return stretch_table()[p]
+
+
+# Tables of the neural predictor (spec/NEURAL.md): gate activations and the output exponential.
+GATE_FRAC = 7         # gate table index n means n / 2**GATE_FRAC
+GATE_LIMIT = 1023     # index range -GATE_LIMIT..GATE_LIMIT
+GATE_ONE_BITS = 15    # table values are in units of 2**-15
+EXP_FRAC = 8          # EXP[d] = round(2**16 * exp(-d / 2**EXP_FRAC))
+EXP_SIZE = 4096
+
+
+def _decimal_table(fn, args: range, scale: int) -> np.ndarray:
+    ctx = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN)
+    out = np.array([int(ctx.multiply(fn(ctx, decimal.Decimal(a)), scale).to_integral_value(
+        rounding=decimal.ROUND_HALF_EVEN)) for a in args], dtype=np.int64)
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=None)
+def sigmoid_table() -> np.ndarray:
+    """int64[2*GATE_LIMIT+1]: round(2**15 * sigmoid(n / 128)) for n = -GATE_LIMIT..GATE_LIMIT."""
+    def f(ctx, n):
+        return ctx.divide(1, ctx.add(1, ctx.exp(ctx.divide(-n, 1 << GATE_FRAC))))
+    return _decimal_table(f, range(-GATE_LIMIT, GATE_LIMIT + 1), 1 << GATE_ONE_BITS)
+
+
+@lru_cache(maxsize=None)
+def tanh_table() -> np.ndarray:
+    """int64[2*GATE_LIMIT+1]: round(2**15 * tanh(n / 128)) for n = -GATE_LIMIT..GATE_LIMIT."""
+    def f(ctx, n):
+        e = ctx.exp(ctx.divide(-2 * n, 1 << GATE_FRAC))
+        return ctx.divide(ctx.subtract(1, e), ctx.add(1, e))
+    return _decimal_table(f, range(-GATE_LIMIT, GATE_LIMIT + 1), 1 << GATE_ONE_BITS)
+
+
+@lru_cache(maxsize=None)
+def exp_table() -> np.ndarray:
+    """int64[EXP_SIZE]: round(2**16 * exp(-d / 256)) for d = 0..EXP_SIZE-1."""
+    return _decimal_table(lambda ctx, d: ctx.exp(ctx.divide(-d, 1 << EXP_FRAC)), range(EXP_SIZE), 1 << 16)

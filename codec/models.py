@@ -2,7 +2,8 @@
 
 A model is identified by the SHA-256 of its canonical bytes (``formats/model_file.py``). A released
 model never changes: a better one gets a new name (and so a new fingerprint), and old archives keep
-decoding because every released model stays in ``BUNDLED``.
+decoding because every released model stays in ``BUNDLED``. Trained models ship as files in
+``codec/data/`` (``NAME.dnacm``); the pure context-mix models are defined here.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from pathlib import Path
+
+import numpy as np
 
 from codec.predictors.context_mix import (
     MAX_COUNT,
@@ -20,43 +24,115 @@ from codec.predictors.context_mix import (
     ContextMixSpec,
     ContextModelSpec,
 )
+from codec.predictors.neural import PARAMETERS, NeuralMixerInput, NeuralNet, NeuralPredictor
 from formats import model_file
 from formats.errors import CodecError
 
 MAX_MODELS = 32
 MAX_HASH_BITS = 26
 MAX_TABLE_BYTES = 2 << 30
+MAX_MIXER_WEIGHT = 1 << 24
+BUNDLED_DIR = Path(__file__).parent / "data"
+MODEL_SUFFIX = ".dnacm"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
+class ModelParts:
+    """A parsed, validated model: the adaptive context mix and, for kind 2, the network, the initial
+    mixer weights and the primed table entries."""
+
+    spec: ContextMixSpec
+    net: NeuralNet | None = None
+    mixer_init: np.ndarray | None = None
+    primed: tuple[np.ndarray, np.ndarray] | None = None
+
+
+@dataclass(frozen=True, eq=False)
 class Model:
-    """A named predictor configuration and its canonical bytes."""
+    """A named model and its canonical bytes (parsed and validated on first use)."""
 
     name: str
-    spec: ContextMixSpec
     data: bytes
 
-    @property
+    @cached_property
     def fingerprint(self) -> bytes:
         return hashlib.sha256(self.data).digest()
 
-    def predictor(self, lanes: int) -> ContextMixPredictor:
-        return ContextMixPredictor(self.spec, lanes)
+    @cached_property
+    def parts(self) -> ModelParts:
+        return _decode(self.data)
+
+    @property
+    def spec(self) -> ContextMixSpec:
+        return self.parts.spec
+
+    @property
+    def neural(self) -> bool:
+        return self.parts.net is not None
+
+    def predictor(self, lanes: int, backend: str = "numpy", device: str = "cpu") -> ContextMixPredictor:
+        """A fresh predictor with ``lanes`` lanes; the network (if any) runs on ``backend``/``device``."""
+        p = self.parts
+        extra = [] if p.net is None else [NeuralMixerInput(NeuralPredictor(p.net, lanes, backend, device))]
+        return ContextMixPredictor(p.spec, lanes, extra, p.mixer_init, p.primed)
 
 
-def _encode(spec: ContextMixSpec) -> bytes:
-    return model_file.build_context_mix(
-        spec.learning_rate, spec.weight_init,
-        [dict(order=m.order, hash_bits=m.hash_bits, alpha_inv=m.alpha_inv, limit=m.limit, ir=int(m.ir))
-         for m in spec.models])
+def _cm_fields(spec: ContextMixSpec) -> dict:
+    return dict(learning_rate=spec.learning_rate, weight_init=spec.weight_init,
+                models=[dict(order=m.order, hash_bits=m.hash_bits, alpha_inv=m.alpha_inv, limit=m.limit,
+                             ir=int(m.ir)) for m in spec.models])
 
 
-def _decode(data: bytes) -> ContextMixSpec:
+def encode_context_mix(spec: ContextMixSpec) -> bytes:
+    """Canonical kind-1 bytes."""
+    f = _cm_fields(spec)
+    return model_file.build_context_mix(f["learning_rate"], f["weight_init"], f["models"])
+
+
+def encode_neural_mix(spec: ContextMixSpec, net: NeuralNet, mixer_init: np.ndarray,
+                      primed_rows: np.ndarray, primed_counts: np.ndarray) -> bytes:
+    """Canonical kind-2 bytes (validated by decoding them again)."""
+    fields = dict(window=net.window, filters=net.filters, pool=net.pool, hidden=net.hidden, dense=net.dense)
+    for name, _ in model_file.NET_ARRAYS:
+        a = net.weights[name]
+        fields[name] = a.astype(a.dtype.newbyteorder("<")).tobytes()
+    data = model_file.build_neural_mix(
+        _cm_fields(spec), fields, np.asarray(mixer_init, dtype="<i4").tobytes(),
+        np.asarray(primed_rows, dtype="<u4").tobytes(), np.asarray(primed_counts, dtype="<u4").tobytes())
+    _decode(data)
+    return data
+
+
+def _decode(data: bytes) -> ModelParts:
     """Parse and validate model bytes (they may come from an untrusted archive)."""
-    _, body = model_file.parse_model(data)
+    kind, body = model_file.parse_model(data)
+    if kind == model_file.KIND_CONTEXT_MIX:
+        return ModelParts(_decode_context_mix(body))
+    spec = _decode_context_mix(body.context_mix)
+    n = body.net
+    dims = (n.window, n.filters, n.pool, n.hidden, n.dense)
+    weights = {}
+    for name, _ in model_file.NET_ARRAYS:
+        dtype, shape_fn = PARAMETERS[name]
+        flat = np.frombuffer(n[name], dtype=np.dtype(dtype).newbyteorder("<")).astype(dtype)
+        weights[name] = flat.reshape(shape_fn(*dims))  # sizes follow from the shape by construction
+    net = NeuralNet.from_weights(dict(zip(("window", "filters", "pool", "hidden", "dense"), dims)), weights)
+    mixer_init = np.frombuffer(body.mixer_init, dtype="<i4").astype(np.int64)
+    mixer_init = mixer_init.reshape(model_file.MIXER_NODES, len(spec.models) + 2)
+    if np.abs(mixer_init).max() > MAX_MIXER_WEIGHT:
+        raise CodecError("model: initial mixer weights out of range")
+    rows = np.frombuffer(body.primed_rows, dtype="<u4").astype(np.int64)
+    counts = np.frombuffer(body.primed_counts, dtype="<u4").astype(np.uint32)
+    total_rows = sum(m.rows() for m in spec.models)
+    if len(rows) and (rows[-1] >= total_rows or np.any(rows[1:] <= rows[:-1])):
+        raise CodecError("model: primed table rows out of range or not increasing")
+    return ModelParts(spec, net, mixer_init, (rows, counts))
+
+
+def _decode_context_mix(body) -> ContextMixSpec:
     if not 1 <= len(body.models) <= MAX_MODELS:
         raise CodecError(f"model: {len(body.models)} context models (1..{MAX_MODELS} allowed)")
-    if not 0 < body.learning_rate <= 1 << 16 or abs(body.weight_init) > 1 << 24:
+    if not 0 < body.learning_rate <= 1 << 16 or abs(body.weight_init) > MAX_MIXER_WEIGHT:
         raise CodecError("model: mixer parameters out of range")
     models = []
     for m in body.models:
@@ -80,12 +156,14 @@ def _cm(*models: tuple[int, int, int, int, bool], learning_rate: int = 256) -> C
 _BUNDLED_SPECS: dict[str, ContextMixSpec] = {
     # orders 2/11/16: fastest
     "cm-fast-v1": _cm((2, 0, 2, 255, False), (11, 0, 16, 255, True), (16, 22, 16, 255, True)),
-    # orders 1..20 with inverted repeats on the long contexts: the default
+    # orders 1..20 with inverted repeats on the long contexts
     "cm-v1": _cm((1, 0, 2, 255, False), (3, 0, 2, 255, False), (6, 0, 2, 255, False),
                  (9, 0, 4, 255, True), (12, 0, 16, 255, True), (16, 22, 16, 255, True),
                  (20, 22, 16, 255, True)),
 }
-BUNDLED: dict[str, Model] = {n: Model(n, s, _encode(s)) for n, s in _BUNDLED_SPECS.items()}
+BUNDLED: dict[str, Model] = {n: Model(n, encode_context_mix(s)) for n, s in _BUNDLED_SPECS.items()}
+BUNDLED.update({p.name[:-len(MODEL_SUFFIX)]: Model(p.name[:-len(MODEL_SUFFIX)], p.read_bytes())
+                for p in sorted(BUNDLED_DIR.glob("*" + MODEL_SUFFIX))})
 DEFAULT_MODEL = "cm-v1"
 # Level -> bundled model name (levels 1-3 fast, 4-9 default until stronger ladders land).
 LEVEL_MODELS = {1: "cm-fast-v1", 2: "cm-fast-v1", 3: "cm-fast-v1",
@@ -98,10 +176,12 @@ def _by_fingerprint() -> dict[bytes, Model]:
 
 
 def load_model_file(path: str | os.PathLike) -> Model:
-    """Load a model file (canonical model bytes) from disk."""
+    """Load and validate a model file (canonical model bytes) from disk."""
     with open(path, "rb") as f:
         data = f.read(model_file.MAX_MODEL_BYTES + 1)
-    return Model(os.path.basename(os.fspath(path)), _decode(data), data)
+    model = Model(os.path.basename(os.fspath(path)), data)
+    model.parts  # validate now, not at first use
+    return model
 
 
 def resolve(model: Model | str | os.PathLike | None, level: int) -> Model:
@@ -123,7 +203,9 @@ def for_archive(name: str, fingerprint: bytes, embedded: bytes, extra: Model | N
     if embedded:
         if hashlib.sha256(embedded).digest() != fingerprint:
             raise CodecError("archive header: embedded model does not match its fingerprint")
-        return Model(name, _decode(embedded), embedded)
+        model = Model(name, embedded)
+        model.parts  # validate before any block is decoded
+        return model
     if extra is not None and extra.fingerprint == fingerprint:
         return extra
     found = _by_fingerprint().get(fingerprint)

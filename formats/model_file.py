@@ -2,17 +2,26 @@
 of these bytes; archives name their model by it, and may embed the bytes themselves.
 
 Kind 1, "context mix": the parameters of :class:`codec.predictors.context_mix.ContextMixSpec`.
+
+Kind 2, "neural mix": a context mix, plus the integer CNN+LSTM of ``spec/NEURAL.md`` as an extra mixer
+input, the mixer's initial weights, and primed count-table entries (statistics of the training set
+the adaptive models start from). Arrays are little-endian; their lengths follow from the shapes.
 """
 
 from __future__ import annotations
 
-from construct import Const, ConstructError, GreedyBytes, Int8ul, Int16ul, Int32sl, PrefixedArray, Struct
+from construct import (
+    Bytes, Const, ConstructError, GreedyBytes, Int8ul, Int16ul, Int32sl, Int32ul, PrefixedArray, Struct,
+    this,
+)
 
 from formats.errors import CodecError
 
 MODEL_MAGIC = b"DNACMODL"
 KIND_CONTEXT_MIX = 1
+KIND_NEURAL_MIX = 2
 MAX_MODEL_BYTES = 64 << 20
+MIXER_NODES = 3
 
 ContextModelEntry = Struct(
     "order" / Int8ul,
@@ -28,6 +37,40 @@ ContextMixBody = Struct(
     "models" / PrefixedArray(Int8ul, ContextModelEntry),
 )
 
+# Parameter arrays of the network, in this order, sizes in bytes from the shape (spec/NEURAL.md).
+NET_ARRAYS = (
+    ("conv_table", lambda c: c.window * 4 * c.filters * 2),
+    ("conv_bias", lambda c: c.filters * 4),
+    ("lstm_wx", lambda c: 4 * c.hidden * c.filters),
+    ("lstm_wh", lambda c: 4 * c.hidden * c.hidden),
+    ("lstm_b", lambda c: 4 * c.hidden * 4),
+    ("dense_w", lambda c: c.dense * c.hidden),
+    ("dense_b", lambda c: c.dense * 4),
+    ("out_w", lambda c: 4 * c.dense),
+    ("out_b", lambda c: 4 * 4),
+)
+
+NeuralNetBody = Struct(
+    "window" / Int8ul,
+    "filters" / Int16ul,
+    "pool" / Int8ul,
+    "hidden" / Int16ul,
+    "dense" / Int16ul,
+    *[name / Bytes(size) for name, size in NET_ARRAYS],
+)
+
+NeuralMixBody = Struct(
+    "context_mix" / ContextMixBody,
+    "net" / NeuralNetBody,
+    # initial mixer weights (16.16), per node: one per context model, the bias, the network
+    "mixer_init" / Bytes(lambda c: MIXER_NODES * (len(c.context_mix.models) + 2) * 4),
+    # primed table entries: strictly increasing row numbers of the flat count table (u32) and the
+    # packed counts of each row (u32: four 8-bit counts A, C, G, T)
+    "primed_count" / Int32ul,
+    "primed_rows" / Bytes(this.primed_count * 4),
+    "primed_counts" / Bytes(this.primed_count * 4),
+)
+
 ModelFile = Struct(
     "magic" / Const(MODEL_MAGIC),
     "format_version" / Const(1, Int8ul),
@@ -35,10 +78,21 @@ ModelFile = Struct(
     "body" / GreedyBytes,
 )
 
+_BODIES = {KIND_CONTEXT_MIX: ContextMixBody, KIND_NEURAL_MIX: NeuralMixBody}
+
 
 def build_context_mix(learning_rate: int, weight_init: int, models: list[dict]) -> bytes:
     body = ContextMixBody.build(dict(learning_rate=learning_rate, weight_init=weight_init, models=models))
     return ModelFile.build(dict(kind=KIND_CONTEXT_MIX, body=body))
+
+
+def build_neural_mix(context_mix: dict, net: dict, mixer_init: bytes, primed_rows: bytes,
+                     primed_counts: bytes) -> bytes:
+    """Kind-2 model bytes; ``net`` holds the shape fields and each parameter's little-endian bytes."""
+    body = NeuralMixBody.build(dict(context_mix=context_mix, net=net, mixer_init=mixer_init,
+                                    primed_count=len(primed_rows) // 4, primed_rows=primed_rows,
+                                    primed_counts=primed_counts))
+    return ModelFile.build(dict(kind=KIND_NEURAL_MIX, body=body))
 
 
 def parse_model(data: bytes) -> tuple[int, object]:
@@ -47,10 +101,11 @@ def parse_model(data: bytes) -> tuple[int, object]:
         raise CodecError(f"model file: {len(data)} bytes exceeds the {MAX_MODEL_BYTES} byte limit")
     try:
         outer = ModelFile.parse(data)
-        if outer.kind != KIND_CONTEXT_MIX:
+        body_format = _BODIES.get(outer.kind)
+        if body_format is None:
             raise CodecError(f"model file: unknown model kind {outer.kind}")
-        body = ContextMixBody.parse(outer.body)
-        if len(ContextMixBody.build(body)) != len(outer.body):
+        body = body_format.parse(outer.body)
+        if len(body_format.build(body)) != len(outer.body):
             raise CodecError("model file: trailing bytes after the model")
         return outer.kind, body
     except ConstructError as exc:

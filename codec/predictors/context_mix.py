@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol, Sequence
 
 import numpy as np
 
@@ -73,12 +74,30 @@ def _node_stretch(alpha_inv: int) -> np.ndarray:
     return stretch_table()[np.minimum(p, (1 << PROB_BITS) - 1)].astype(np.int16)
 
 
-class ContextMixPredictor:
-    """Implements :class:`codec.predictors.Predictor` for a :class:`ContextMixSpec`."""
+class MixerInput(Protocol):
+    """An extra mixer input (the neural predictor): per step, one stretched P(bit=1) per node."""
 
-    def __init__(self, spec: ContextMixSpec, lanes: int) -> None:
+    def stretches(self, k: int) -> np.ndarray:
+        """(k, 3) int64 stretch-domain inputs for lanes 0..k-1."""
+
+    def update(self, symbols: np.ndarray) -> None:
+        """Learn the true symbols of the step just predicted."""
+
+
+class ContextMixPredictor:
+    """Implements :class:`codec.predictors.Predictor` for a :class:`ContextMixSpec`.
+
+    ``extra`` inputs join the mixer after the bias; ``mixer_init`` ((3, models + 1 + extras) int)
+    replaces the default initial weights; ``primed`` = (rows, packed counts) sets table entries
+    before the first base (statistics a trained model ships with).
+    """
+
+    def __init__(self, spec: ContextMixSpec, lanes: int, extra: Sequence[MixerInput] = (),
+                 mixer_init: np.ndarray | None = None,
+                 primed: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         self.spec = spec
         self.lanes = lanes
+        self._extra = tuple(extra)
         models = spec.models
         nm = len(models)
         rows = np.array([m.rows() for m in models], dtype=np.int64)
@@ -105,10 +124,23 @@ class ContextMixPredictor:
         )
         self._hist = np.zeros(lanes, dtype=np.uint64)  # last 32 bases, newest in the low bits
         self._rc = np.zeros(lanes, dtype=np.uint64)  # reverse complement of the last 32 bases
-        self._w = np.full((lanes, 3, nm + 1), spec.weight_init, dtype=np.int64)
-        self._w[:, :, nm] = 0
+        if primed is not None:
+            self._table[primed[0]] = primed[1]
+        n_in = nm + 1 + len(self._extra)
+        if mixer_init is None:
+            self._w = np.full((lanes, 3, n_in), spec.weight_init, dtype=np.int64)
+            self._w[:, :, nm] = 0
+        else:
+            self._w = np.empty((lanes, 3, n_in), dtype=np.int64)
+            self._w[:] = mixer_init
         self._squash = squash_table()
         self._k = 0
+
+    def learned_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(mean mixer weights over lanes, non-empty table rows, their packed counts): what a trained
+        model ships as ``mixer_init`` and ``primed``."""
+        rows = np.flatnonzero(self._table)
+        return self._w.sum(axis=0) // self.lanes, rows, self._table[rows]
 
     def _index(self, ctx: np.ndarray, cols: np.ndarray | slice = slice(None)) -> np.ndarray:
         """Table row of context values ``ctx`` (shape (k, len(models[cols])))."""
@@ -127,9 +159,11 @@ class ContextMixPredictor:
         idx[:, 1] = (n[..., 1] << _PAIR_BITS) | n[..., 0]
         idx[:, 2] = (n[..., 3] << _PAIR_BITS) | n[..., 2]
         idx += self._st_offset
-        st = np.empty((k, 3, nm + 1), dtype=np.int64)
+        st = np.empty((k, 3, nm + 1 + len(self._extra)), dtype=np.int64)
         st[..., :nm] = self._st2[idx]
         st[..., nm] = _BIAS
+        for j, source in enumerate(self._extra):
+            st[..., nm + 1 + j] = source.stretches(k)
         self._st = st
         dot = np.einsum("kjm,kjm->kj", self._w[:k], st) >> 16
         np.minimum(dot, STRETCH_LIMIT, out=dot)
@@ -149,6 +183,8 @@ class ContextMixPredictor:
         err[r, 1 + hi] = ((s & 1) << PROB_BITS) - self._p[r, 1 + hi]
         err *= self.spec.learning_rate
         self._w[:k] += (self._st * err[..., None]) >> _LR_SHIFT
+        for source in self._extra:
+            source.update(symbols)
         # histories
         su = s.astype(np.uint64)
         h = (self._hist[:k] << np.uint64(2)) | su
