@@ -52,9 +52,12 @@ def resolve_model(model: ModelArg) -> models.Model | None:
     return models.resolve(model, DEFAULT_LEVEL)
 
 
-def _decompressor_args(model: ModelArg) -> dict[str, Any]:
+def _decompressor_args(model: ModelArg, device: str = "cpu") -> dict[str, Any]:
     resolved = resolve_model(model)
-    return {} if resolved is None else {"model": resolved}
+    args: dict[str, Any] = {"device": device}
+    if resolved is not None:
+        args["model"] = resolved
+    return args
 
 
 class _DnacReader(_compression.DecompressReader):
@@ -132,9 +135,11 @@ class DnacFile(_compression.BaseStream):
 
     ``mode`` is "r"/"rb" (read, default), "w"/"wb" (truncate and write), "x"/"xb" (create
     exclusively) or "a"/"ab" (append a new member). When writing, ``level`` (1..9), ``model`` (a
-    bundled model name or a model file path) and ``block_size`` select the compression settings.
-    When reading, ``level`` and ``block_size`` must be None and ``model`` is only needed for
-    archives made with a model file.
+    bundled model name or a model file path) and ``block_size`` select the compression settings;
+    ``embed_model`` stores the model in the archive so it decodes without any registry (archival
+    use). When reading, ``level`` and ``block_size`` must be None and ``model`` is only needed for
+    archives made with a model file that is not embedded. ``device`` ("cpu", "cuda", ...) is where
+    the neural predictor runs; every device gives identical bytes.
 
     Reading decodes every concatenated member. Seeking is supported when reading from a seekable
     file, but is emulated by decompressing (and, backwards, by restarting from the beginning).
@@ -154,6 +159,8 @@ class DnacFile(_compression.BaseStream):
         level: int | None = None,
         model: ModelArg = None,
         block_size: int | None = None,
+        embed_model: bool = False,
+        device: str = "cpu",
     ) -> None:
         self._fp: Any = None
         self._closefp = False
@@ -165,13 +172,14 @@ class DnacFile(_compression.BaseStream):
         if mode in ("r", "rb"):
             if level is not None or block_size is not None:
                 raise ValueError("Cannot specify a compression level or block size when reading")
-            decomp_args = _decompressor_args(model)
+            decomp_args = _decompressor_args(model, device)
             mode_code = _MODE_READ
         elif mode in ("w", "wb", "a", "ab", "x", "xb"):
             mode_code = _MODE_WRITE
             self._compressor = Compressor(
                 DEFAULT_LEVEL if level is None else level, model,  # type: ignore[arg-type]
-                block_size=DEFAULT_BLOCK_SIZE if block_size is None else block_size)
+                block_size=DEFAULT_BLOCK_SIZE if block_size is None else block_size,
+                embed_model=embed_model, device=device)
         else:
             raise ValueError(f"Invalid mode: {mode!r}")
 
@@ -365,6 +373,8 @@ def open(  # noqa: A001 - mirrors gzip.open / lzma.open
     level: int | None = None,
     model: ModelArg = None,
     block_size: int | None = None,
+    embed_model: bool = False,
+    device: str = "cpu",
     encoding: str | None = None,
     errors: str | None = None,
     newline: str | None = None,
@@ -373,7 +383,7 @@ def open(  # noqa: A001 - mirrors gzip.open / lzma.open
 
     ``filename`` is a path or an existing file object. ``mode`` is "r", "rb" (default), "w", "wb",
     "x", "xb", "a" or "ab" for binary mode, or "rt", "wt", "xt" or "at" for text mode.
-    ``level``, ``model`` and ``block_size`` are as for :class:`DnacFile`.
+    ``level``, ``model``, ``block_size``, ``embed_model`` and ``device`` are as for :class:`DnacFile`.
 
     Binary mode returns a :class:`DnacFile` (``encoding``, ``errors`` and ``newline`` must then be
     None); text mode wraps it in an :class:`io.TextIOWrapper` with those arguments, which like
@@ -390,28 +400,31 @@ def open(  # noqa: A001 - mirrors gzip.open / lzma.open
         if newline is not None:
             raise ValueError("Argument 'newline' not supported in binary mode")
 
-    binary_file = DnacFile(filename, mode.replace("t", ""), level=level, model=model, block_size=block_size)
+    binary_file = DnacFile(filename, mode.replace("t", ""), level=level, model=model, block_size=block_size,
+                           embed_model=embed_model, device=device)
     if "t" in mode:
         encoding = io.text_encoding(encoding)
         return _TextFile(binary_file, encoding, errors, newline)
     return binary_file
 
 
-def compress(data: Any, *, level: int = DEFAULT_LEVEL, model: str | os.PathLike[str] | None = None) -> bytes:
+def compress(data: Any, *, level: int = DEFAULT_LEVEL, model: ModelArg = None, embed_model: bool = False,
+             device: str = "cpu") -> bytes:
     """Compress a bytes-like object into one complete archive member.
 
     ``level`` is 1..9; ``model`` is a bundled model name or a model file path (default: the
-    level's bundled model).
+    level's bundled model); ``embed_model`` stores the model in the archive; ``device`` is where the
+    neural predictor runs (the bytes are identical on every device).
 
     For incremental compression use :class:`codec.engine.Compressor` or :class:`DnacFile`.
     """
     if not isinstance(data, bytes):
         data = memoryview(data).tobytes()
-    comp = Compressor(level, model)
+    comp = Compressor(level, model, embed_model=embed_model, device=device)
     return comp.compress(data) + comp.flush()
 
 
-def decompress(data: Any, *, model: ModelArg = None) -> bytes:
+def decompress(data: Any, *, model: ModelArg = None, device: str = "cpu") -> bytes:
     """Decompress an archive (one or more concatenated members) held in a bytes-like object.
 
     ``model`` is only needed for archives made with a model file (see :class:`DnacFile`).
@@ -422,7 +435,7 @@ def decompress(data: Any, *, model: ModelArg = None) -> bytes:
         data = memoryview(data).tobytes()
     if not data:
         raise CodecError(_EMPTY_MESSAGE)
-    decomp_args = _decompressor_args(model)
+    decomp_args = _decompressor_args(model, device)
     results = []
     while True:
         decomp = Decompressor(**decomp_args)

@@ -106,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``dnacodec`` command."""
     parser = _Parser(
         prog=PROG,
-        description="Lossless compressor for DNA sequence (FASTA) files.",
+        description="Lossless compressor for DNA sequence (FASTA) files. "
+        "'dnacodec train --help' trains a model.",
         epilog="With no FILE, or when FILE is -, read standard input and write standard output. "
         "Exit status: 0 success, 1 error, 2 warning, 128+N after signal N (130 Ctrl-C, 141 closed "
         "pipe, 143 SIGTERM).",
@@ -143,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--model", metavar="NAME|PATH",
                       help="model to compress with (bundled name or model file); when "
                       "decompressing, the model file an archive was made with")
+    comp.add_argument("--embed-model", action="store_true",
+                      help="store the model inside the archive, so it decodes without the model "
+                      "registry (archival use; adds the model's size)")
+    other_dev = parser.add_argument_group("neural predictor")
+    other_dev.add_argument("--device", default="cpu", metavar="DEV",
+                           help="where the neural network runs: cpu (default), cuda, cuda:1 ...; "
+                           "archives are byte-identical on every device")
     other = parser.add_argument_group("other options")
     other.add_argument("-v", "--verbose", action="count", default=0,
                        help="print sizes, ratio and bits per base of each file")
@@ -391,7 +399,8 @@ class _Tool:
             comp, self._spare = self._spare, None
             return comp
         level = engine.DEFAULT_LEVEL if self.args.level is None else self.args.level
-        return engine.Compressor(level, self.args.model)
+        return engine.Compressor(level, self.args.model, embed_model=self.args.embed_model,
+                                 device=self.args.device)
 
     # per-file processing
     def run_file(self, name: str) -> None:
@@ -482,7 +491,7 @@ class _Tool:
             else:
                 produced = 0
                 coded_bases = None
-                with api.DnacFile(counter, "rb", model=self.read_model) as reader:
+                with api.DnacFile(counter, "rb", model=self.read_model, device=self.args.device) as reader:
                     while chunk := reader.read(CHUNK_SIZE):
                         produced += len(chunk)
                         if output is not None:
@@ -689,6 +698,11 @@ def _validate(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``dnacodec`` command with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["train"]:
+        from codec import cli_train
+
+        return cli_train.main(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -62,6 +62,16 @@ def _stream_bound(raw_size: int) -> int:
     return 4 * raw_size + 4096
 
 
+def _backend_for(device: str, backend: str | None) -> tuple[str, str]:
+    """(backend, device) of the neural predictor: numpy on the CPU unless torch is asked for; torch
+    on any other device. Every choice computes identical frequencies (spec/NEURAL.md)."""
+    if backend is None:
+        backend = "numpy" if device == "cpu" else "torch"
+    if backend not in ("numpy", "torch") or (backend == "numpy" and device != "cpu"):
+        raise ValueError(f"unsupported backend {backend!r} on device {device!r}")
+    return backend, device
+
+
 # -- compression ------------------------------------------------------------------------------
 class Compressor:
     """Incremental compressor: ``compress(data)`` returns archive bytes produced so far, ``flush()``
@@ -69,7 +79,8 @@ class Compressor:
 
     def __init__(self, level: int = DEFAULT_LEVEL, model: models.Model | str | None = None, *,
                  block_size: int = DEFAULT_BLOCK_SIZE, lanes: int = DEFAULT_LANES,
-                 min_lane_bases: int = MIN_LANE_BASES, embed_model: bool = False) -> None:
+                 min_lane_bases: int = MIN_LANE_BASES, embed_model: bool = False,
+                 device: str = "cpu", backend: str | None = None) -> None:
         if level not in LEVELS:
             raise ValueError(f"level must be 1..9, not {level!r}")
         if not 1 <= lanes <= MAX_LANES:
@@ -82,6 +93,7 @@ class Compressor:
         self._block_size = block_size
         self._min_lane_bases = max(1, min_lane_bases)
         self._embed = embed_model
+        self._backend = _backend_for(device, backend)
         self._predictor = None
         self._zstd = zstandard.ZstdCompressor(level=_ZSTD_LEVEL[level])
         self._zstd_probe = zstandard.ZstdCompressor(level=3)
@@ -170,7 +182,7 @@ class Compressor:
 
     def _encode_bases(self, bases: np.ndarray, lanes: int) -> bytes:
         if self._predictor is None:
-            self._predictor = self._model.predictor(self._lanes)
+            self._predictor = self._model.predictor(self._lanes, *self._backend)
         lens, counts, grid = _lane_grid(len(bases), lanes)
         steps = bases[grid]
         freq, start = encode_block(self._predictor, steps, counts)
@@ -335,8 +347,10 @@ class Decompressor:
     ``lzma.LZMADecompressor`` (``decompress(data, max_length)``, ``eof``, ``needs_input``,
     ``unused_data``)."""
 
-    def __init__(self, model: models.Model | None = None) -> None:
+    def __init__(self, model: models.Model | None = None, *, device: str = "cpu",
+                 backend: str | None = None) -> None:
         self._extra_model = model
+        self._backend = _backend_for(device, backend)
         self._in = bytearray()
         self._out = bytearray()
         self._header: ArchiveHeader | None = None
@@ -415,7 +429,7 @@ class Decompressor:
 
     def _decode_bases(self, body: bytes, n: int, lanes: int) -> np.ndarray:
         if self._predictor is None:
-            self._predictor = self._header.model.predictor(self._header.lanes)
+            self._predictor = self._header.model.predictor(self._header.lanes, *self._backend)
         lens, counts, grid = _lane_grid(n, lanes)
         decoder = LaneDecoder(body, lens)
         steps = np.zeros(grid.shape, dtype=np.uint8)
