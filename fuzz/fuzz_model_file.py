@@ -3,8 +3,8 @@
 ``codec.models.for_archive`` with an embedded model (the bytes an archive header may carry).
 
 Property: CodecError, or a valid model: 1..MAX_MODELS context models, every parameter in range, at
-most MAX_TABLE_BYTES of tables, bytes that re-encode exactly (canonical), fingerprint = SHA-256 of
-the bytes. The three entry points must agree. Predictors are never instantiated here: a valid
+most MAX_TABLE_BYTES of tables, for kind 2 a network of valid shape and dtypes, primed rows inside the
+tables, bytes that re-encode exactly (canonical), fingerprint = SHA-256 of the bytes. The three entry points must agree. Predictors are never instantiated here: a valid
 model may legitimately ask for up to 2 GiB of tables.
 
 Run::
@@ -30,6 +30,7 @@ import _common  # noqa: E402  (import paths, instrumentation when fuzzing, ather
 with _common.instrumented(__name__):
     from codec import models
     from codec.predictors.context_mix import MAX_COUNT, MAX_DIRECT_ORDER, MAX_ORDER, ContextMixSpec
+    from codec.predictors.neural import PARAMETERS
     from formats.errors import CodecError
 
 MAX_LEN = 1 << 14
@@ -45,7 +46,8 @@ def _model_path() -> str:
     return os.path.join(_tmpdir, "fuzzed.model")
 
 
-def check_spec(spec: ContextMixSpec, data: bytes) -> None:
+def check_parts(parts: models.ModelParts, data: bytes) -> None:
+    spec = parts.spec
     assert isinstance(spec, ContextMixSpec), type(spec)
     assert 1 <= len(spec.models) <= models.MAX_MODELS
     assert 0 < spec.learning_rate <= 1 << 16 and abs(spec.weight_init) <= 1 << 24
@@ -56,8 +58,21 @@ def check_spec(spec: ContextMixSpec, data: bytes) -> None:
             assert 8 <= m.hash_bits <= models.MAX_HASH_BITS and 1 <= m.order <= MAX_ORDER, m
         assert 1 <= m.alpha_inv <= 256 and 1 <= m.limit <= MAX_COUNT and isinstance(m.ir, bool), m
     assert spec.memory_bytes() <= models.MAX_TABLE_BYTES
-    # canonical: the bytes are exactly what the encoder makes of the spec (fingerprints are unique)
-    assert models._encode(spec) == data, "accepted model bytes are not canonical"
+    if parts.net is None:
+        encoded = models.encode_context_mix(spec)
+    else:
+        net = parts.net
+        dims = (net.window, net.filters, net.pool, net.hidden, net.dense)
+        for name, (dtype, shape_fn) in PARAMETERS.items():
+            w = net.weights[name]
+            assert w.dtype == dtype and w.shape == shape_fn(*dims), name
+        rows, counts = parts.primed
+        assert len(rows) == len(counts) and (not len(rows) or 0 <= rows[0] and rows[-1] < sum(
+            m.rows() for m in spec.models))
+        assert parts.mixer_init.shape == (3, len(spec.models) + 2)
+        encoded = models.encode_neural_mix(spec, net, parts.mixer_init, rows, counts)
+    # canonical: the bytes are exactly what the encoder makes of the model (fingerprints are unique)
+    assert encoded == data, "accepted model bytes are not canonical"
 
 
 def _outcome(fn, *args):
@@ -72,7 +87,7 @@ def TestOneInput(data: bytes) -> None:
         return
     spec = _outcome(models._decode, data)
     if not isinstance(spec, CodecError):
-        check_spec(spec, data)
+        check_parts(spec, data)
 
     path = _model_path()
     with open(path, "wb") as f:
@@ -80,7 +95,7 @@ def TestOneInput(data: bytes) -> None:
     loaded = _outcome(models.load_model_file, path)
     assert isinstance(loaded, CodecError) == isinstance(spec, CodecError), (spec, loaded)
     if not isinstance(loaded, CodecError):
-        assert loaded.spec == spec and loaded.data == data and loaded.name == "fuzzed.model"
+        assert loaded.spec == spec.spec and loaded.data == data and loaded.name == "fuzzed.model"
 
     fingerprint = hashlib.sha256(data).digest()
     embedded = _outcome(models.for_archive, "fuzzed", fingerprint, data)
@@ -90,7 +105,7 @@ def TestOneInput(data: bytes) -> None:
         return
     assert isinstance(embedded, CodecError) == isinstance(spec, CodecError), (spec, embedded)
     if not isinstance(embedded, CodecError):
-        assert embedded.spec == spec and embedded.data == data and embedded.fingerprint == fingerprint
+        assert embedded.spec == spec.spec and embedded.data == data and embedded.fingerprint == fingerprint
     # a wrong fingerprint is always rejected
     wrong = bytes([fingerprint[0] ^ 1]) + fingerprint[1:]
     assert isinstance(_outcome(models.for_archive, "fuzzed", wrong, data), CodecError)

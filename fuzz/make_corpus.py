@@ -14,6 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+
 FUZZ = Path(__file__).resolve().parent
 ROOT = FUZZ.parent
 for p in (str(ROOT), str(FUZZ)):
@@ -24,6 +26,7 @@ import codec  # noqa: E402
 from codec import models  # noqa: E402
 from codec.engine import Compressor  # noqa: E402
 from codec.predictors.context_mix import ContextMixSpec, ContextModelSpec  # noqa: E402
+from codec.predictors.neural import PARAMETERS, NeuralNet  # noqa: E402
 from formats import fasta_layout  # noqa: E402
 
 CORPUS = FUZZ / "corpus"
@@ -106,7 +109,7 @@ def layout_inputs(raw: dict[str, bytes]) -> dict[str, bytes]:
 
 
 def model_files() -> dict[str, bytes]:
-    out = {f"{name}.model": m.data for name, m in models.BUNDLED.items()}
+    out = {f"{name}.model": m.data for name, m in models.BUNDLED.items() if len(m.data) <= 1 << 14}
     small = ContextMixSpec((ContextModelSpec(1, 0, 1, 1, False),), 1, 0)
     hashed = ContextMixSpec((ContextModelSpec(31, 8, 256, 255, True), ContextModelSpec(13, 0, 16, 200, False)),
                             1 << 16, -(1 << 24))
@@ -117,11 +120,18 @@ def model_files() -> dict[str, bytes]:
     assert at_limit.memory_bytes() == models.MAX_TABLE_BYTES
     for name, spec in (("one_model", small), ("hashed_extremes", hashed), ("32_models", many),
                        ("table_limit", at_limit)):
-        data = models._encode(spec)
-        assert models._decode(data) == spec, name
+        data = models.encode_context_mix(spec)
+        assert models._decode(data).spec == spec, name
         out[f"{name}.model"] = data
-    over = models._encode(ContextMixSpec(at_limit.models + (ContextModelSpec(8, 0, 1, 1, False),), 256, 16000))
+    over = models.encode_context_mix(ContextMixSpec(at_limit.models + (ContextModelSpec(8, 0, 1, 1, False),), 256, 16000))
     out["table_limit_exceeded.model"] = over  # rejected: one table too many
+    # kind 2: a tiny network, initial mixer weights and primed rows
+    dims = dict(window=2, filters=2, pool=1, hidden=2, dense=2)
+    weights = {name: (np.arange(np.prod(shape_fn(*dims.values()))) % 7 - 3).astype(dtype).reshape(
+        shape_fn(*dims.values())) for name, (dtype, shape_fn) in PARAMETERS.items()}
+    out["neural_mix.model"] = models.encode_neural_mix(
+        small, NeuralNet.from_weights(dims, weights), np.full((3, 3), 9000), np.array([0, 3]),
+        np.array([0x01000000, 0x00020001], dtype=np.uint32))
     return out
 
 
