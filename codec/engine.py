@@ -19,10 +19,10 @@ from typing import BinaryIO
 import numpy as np
 import zstandard
 
-from codec import models
+from codec import allocator, models
 from codec.coder import LaneDecoder, active_counts, encode as rans_encode
 from codec.constants import DEFAULT_BLOCK_SIZE, FREQ_TOTAL, MAX_BLOCK_SIZE, MAX_LANES, MIN_LANE_BASES
-from codec.predictors import encode_block
+from codec.predictors import encode_block, small_matrix_threads
 from formats import container as fmt
 from formats import fasta_layout
 from formats.errors import CodecError
@@ -87,6 +87,7 @@ class Compressor:
             raise ValueError(f"lanes must be 1..{MAX_LANES}")
         if not 1 <= block_size <= MAX_BLOCK_SIZE:
             raise ValueError(f"block_size must be 1..{MAX_BLOCK_SIZE}")
+        allocator.tune()
         self._model = models.resolve(model, level)
         self._level = level
         self._lanes = lanes
@@ -185,7 +186,8 @@ class Compressor:
             self._predictor = self._model.predictor(self._lanes, *self._backend)
         lens, counts, grid = _lane_grid(len(bases), lanes)
         steps = bases[grid]
-        freq, start = encode_block(self._predictor, steps, counts)
+        with small_matrix_threads():
+            freq, start = encode_block(self._predictor, steps, counts)
         body = rans_encode(freq, start, steps, lens)
         valid = np.arange(len(freq))[:, None] < lens[None, :]
         self.stats["ideal_body_bits"] += float(-np.log2(freq[valid] / FREQ_TOTAL).sum())
@@ -349,6 +351,7 @@ class Decompressor:
 
     def __init__(self, model: models.Model | None = None, *, device: str = "cpu",
                  backend: str | None = None) -> None:
+        allocator.tune()
         self._extra_model = model
         self._backend = _backend_for(device, backend)
         self._in = bytearray()
@@ -434,10 +437,11 @@ class Decompressor:
         decoder = LaneDecoder(body, lens)
         steps = np.zeros(grid.shape, dtype=np.uint8)
         pred = self._predictor
-        for t, k in enumerate(counts.tolist()):
-            sym = decoder.decode(pred.predict(k))
-            steps[t, :k] = sym
-            pred.update(sym)
+        with small_matrix_threads():
+            for t, k in enumerate(counts.tolist()):
+                sym = decoder.decode(pred.predict(k))
+                steps[t, :k] = sym
+                pred.update(sym)
         decoder.finish()
         # lanes are contiguous runs of the block, so lane-major order of the valid steps is block order
         valid = np.arange(len(steps))[None, :] < lens[:, None]

@@ -71,7 +71,7 @@ def test_golden_scores():
     assert probs.min() >= 1 and probs.max() <= 65535
 
 
-GOLDEN_SCORES = "732c57f8129f229d"
+GOLDEN_SCORES = "a3d812d4c8649b3f"
 
 
 @pytest.mark.parametrize("lanes", [1, 64, 1024])
@@ -117,6 +117,36 @@ def test_extreme_weights_stay_exact():
     assert np.abs(exact).max() == n * 127 * 127 < 1 << 24
 
 
+def extreme_net(sign: int) -> NeuralNet:
+    """The largest activations the limits allow: weights at +-127, biases at their bounds."""
+    W, F, P, H, D = 32, 200, 2, 240, 64  # 4F + H = 1040
+    weights = {}
+    for name, (dtype, shape_fn) in PARAMETERS.items():
+        shape = shape_fn(W, F, P, H, D)
+        if name == "conv_table":
+            value = 32767
+        elif name == "conv_bias":
+            value = 1 << 23
+        elif name.endswith("_b"):
+            value = 1 << 24
+        else:
+            value = 127
+        a = np.full(shape, value * sign, dtype=np.int64)
+        if name in ("lstm_wh", "out_w"):
+            a[1::2] *= -1  # mixed signs too
+        weights[name] = a.astype(dtype)
+    return NeuralNet.from_weights(dict(window=W, filters=F, pool=P, hidden=H, dense=D), weights)
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_extreme_network_int32_path_matches_int64(sign):
+    """numpy runs in int32, torch in int64: equal scores at the limits prove no int32 overflow."""
+    pytest.importorskip("torch")
+    net = extreme_net(sign)
+    seq = bases(40)
+    assert np.array_equal(run_lane0(net, seq, 3, "numpy"), run_lane0(net, seq, 3, "torch"))
+
+
 def test_rejects_bad_parameters():
     net = formula_net()
     shape = dict(window=net.window, filters=net.filters, pool=net.pool, hidden=net.hidden, dense=net.dense)
@@ -126,6 +156,12 @@ def test_rejects_bad_parameters():
         NeuralNet.from_weights(shape, bad)
     with pytest.raises(CodecError, match="shape"):
         NeuralNet.from_weights(dict(shape, hidden=2000), net.weights)
+    with pytest.raises(CodecError, match="shape"):  # 4F + H > 1040
+        NeuralNet.from_weights(dict(shape, filters=250, hidden=41), net.weights)
+    big = dict(net.weights)
+    big["lstm_b"] = np.full_like(big["lstm_b"], (1 << 24) + 1)
+    with pytest.raises(CodecError, match="lstm_b"):
+        NeuralNet.from_weights(shape, big)
     wrong = dict(net.weights)
     wrong["out_b"] = wrong["out_b"].astype(np.int64)
     with pytest.raises(CodecError, match="out_b"):

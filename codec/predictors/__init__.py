@@ -9,9 +9,11 @@ frequencies.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 
 class Predictor(Protocol):
@@ -44,3 +46,10 @@ def encode_block(predictor: Predictor, steps: np.ndarray, counts: np.ndarray) ->
         start[t, :k] = np.cumsum(f, axis=1)[rows, sym] - fs
         predictor.update(sym)
     return freq, start
+
+
+def small_matrix_threads() -> AbstractContextManager:
+    """Run BLAS single-threaded while stepping a predictor. Its matrix products are small (lanes x a
+    few hundred); a multi-threaded BLAS gains nothing on them and, when the cores are busy, its
+    spinning threads slow a step down a hundredfold. Results are identical either way."""
+    return threadpool_limits(limits=1, user_api="blas")

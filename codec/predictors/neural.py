@@ -19,8 +19,10 @@ from formats.errors import CodecError
 MAX_WINDOW = 32
 MAX_POOL = 16
 MAX_UNITS = 1024  # 1024 * 127 * 127 < 2**24: float32 dot products of int8 x int8-range are exact
-CELL_LIMIT = (1 << 18) - 1
-NONE = 4  # history symbol before a lane's first base
+MAX_LSTM_TERMS = 1040  # 4 F + H: the LSTM product [4 p, h] . w stays below 127 * 127 * 1040 < 2**24
+MAX_CONV_BIAS = 1 << 23  # W * 32767 + |conv_bias| + 4 < 2**24
+MAX_BIAS = 1 << 24  # other biases: every intermediate value fits int32 (spec/NEURAL.md)
+CELL_LIMIT = (1 << 15) - 1  # c in units of 2**-12, |c| < 8
 
 # name -> (dtype, shape as a function of (W, F, P, H, D))
 PARAMETERS: dict[str, tuple[type, object]] = {
@@ -53,7 +55,8 @@ class NeuralNet:
         get = shape.__getitem__ if isinstance(shape, dict) else lambda k: getattr(shape, k)
         dims = [int(get(k)) for k in ("window", "filters", "pool", "hidden", "dense")]
         W, F, P, H, D = dims
-        if not (1 <= W <= MAX_WINDOW and 1 <= P <= MAX_POOL and all(1 <= n <= MAX_UNITS for n in (F, H, D))):
+        if not (1 <= W <= MAX_WINDOW and 1 <= P <= MAX_POOL and all(1 <= n <= MAX_UNITS for n in (F, H, D))
+                and 4 * F + H <= MAX_LSTM_TERMS):
             raise CodecError(f"neural model: shape {dims} out of range")
         checked = {}
         for name, (dtype, shape_fn) in PARAMETERS.items():
@@ -65,6 +68,10 @@ class NeuralNet:
                                  f"expected {shape_fn(*dims)} {np.dtype(dtype)}")
             if a.dtype == np.int8 and a.size and int(a.min()) < -127:
                 raise CodecError(f"neural model: parameter {name} holds -128 (weights are -127..127)")
+            limit = MAX_CONV_BIAS if name == "conv_bias" else MAX_BIAS
+            if name.endswith("_b") or name == "conv_bias":
+                if a.size and int(np.abs(a.astype(np.int64)).max()) > limit:
+                    raise CodecError(f"neural model: {name} beyond +-{limit}")
             a = a.copy()
             a.setflags(write=False)
             checked[name] = a
@@ -75,19 +82,34 @@ class NeuralNet:
 
 
 class _Numpy:
-    """Array operations of the numpy backend (the reference path)."""
+    """Array operations of the numpy backend (the reference path): float32 products."""
 
-    def __init__(self) -> None:
-        self.int = np.int64
+    float = np.float32
+    int = np.int32  # enough for every value (spec/NEURAL.md); torch uses int64, with equal results
 
-    def const(self, a: np.ndarray, dtype: object) -> np.ndarray:
-        return np.ascontiguousarray(a, dtype=dtype)
+    def const_f(self, a: np.ndarray):
+        return np.ascontiguousarray(a, dtype=self.float)
 
-    def zeros(self, shape: tuple[int, ...]) -> np.ndarray:
-        return np.zeros(shape, dtype=np.int64)
+    def const_i(self, a: np.ndarray):
+        return np.ascontiguousarray(a, dtype=self.int)
 
-    def matmul(self, x: np.ndarray, w_t: np.ndarray) -> np.ndarray:
-        return (x.astype(np.float32) @ w_t).astype(np.int64)
+    def zeros_f(self, shape: tuple[int, ...]):
+        return np.zeros(shape, dtype=self.float)
+
+    def zeros_i(self, shape: tuple[int, ...]):
+        return np.zeros(shape, dtype=self.int)
+
+    def to_int(self, x):
+        return x.astype(self.int)
+
+    def take(self, table, index):
+        return table.take(index)
+
+    def to_float(self, x):
+        return x.astype(self.float)
+
+    def floor(self, x):
+        return np.floor(x)
 
     def clip(self, x, lo: int, hi: int):
         return np.clip(x, lo, hi)
@@ -95,18 +117,19 @@ class _Numpy:
     def max(self, x, axis: int):
         return x.max(axis=axis)
 
-    def push(self, buf: np.ndarray, k: int, value) -> None:
-        buf[:k, 1:] = buf[:k, :-1]  # numpy copies overlapping slices correctly
-        buf[:k, 0] = value
+    def push(self, buf, k: int, value, width: int = 1) -> None:
+        """Shift lanes 0..k-1 of ``buf`` right by ``width`` along axis 1 and put ``value`` first."""
+        buf[:k, width:] = buf[:k, :-width]  # numpy copies overlapping slices correctly
+        buf[:k, :width] = value.reshape(buf[:k, :width].shape)
 
     def to_numpy(self, x) -> np.ndarray:
-        return x
-
-    def from_numpy(self, x: np.ndarray):
         return x.astype(np.int64)
 
+    def from_numpy(self, x: np.ndarray):
+        return np.asarray(x, dtype=np.intp)
 
-class _Torch:
+
+class _Torch(_Numpy):
     """Array operations of the torch backend: float32 products on CPU, float64 on GPU (never TF32)."""
 
     def __init__(self, device: str) -> None:
@@ -114,18 +137,32 @@ class _Torch:
 
         self.torch = torch
         self.device = torch.device(device)
-        self.int = torch.int64
         self.float = torch.float64 if self.device.type != "cpu" else torch.float32
+        self.int = torch.int64
 
-    def const(self, a: np.ndarray, dtype: object):
-        t = self.torch.tensor(np.ascontiguousarray(a), device=self.device)
-        return t.to(self.float) if dtype == np.float32 else t.to(self.torch.int64)
+    def const_f(self, a: np.ndarray):
+        return self.torch.tensor(np.ascontiguousarray(a), device=self.device).to(self.float)
 
-    def zeros(self, shape: tuple[int, ...]):
-        return self.torch.zeros(shape, dtype=self.torch.int64, device=self.device)
+    def const_i(self, a: np.ndarray):
+        return self.torch.tensor(np.ascontiguousarray(a), device=self.device).to(self.int)
 
-    def matmul(self, x, w_t):
-        return (x.to(self.float) @ w_t).to(self.torch.int64)
+    def zeros_f(self, shape: tuple[int, ...]):
+        return self.torch.zeros(shape, dtype=self.float, device=self.device)
+
+    def zeros_i(self, shape: tuple[int, ...]):
+        return self.torch.zeros(shape, dtype=self.int, device=self.device)
+
+    def to_int(self, x):
+        return x.to(self.int)
+
+    def take(self, table, index):
+        return table[index]
+
+    def to_float(self, x):
+        return x.to(self.float)
+
+    def floor(self, x):
+        return self.torch.floor(x)
 
     def clip(self, x, lo: int, hi: int):
         return self.torch.clamp(x, lo, hi)
@@ -133,9 +170,9 @@ class _Torch:
     def max(self, x, axis: int):
         return x.amax(dim=axis)
 
-    def push(self, buf, k: int, value) -> None:
-        buf[:k, 1:] = buf[:k, :-1].clone()
-        buf[:k, 0] = value
+    def push(self, buf, k: int, value, width: int = 1) -> None:
+        buf[:k, width:] = buf[:k, :-width].clone()
+        buf[:k, :width] = value.reshape(buf[:k, :width].shape)
 
     def to_numpy(self, x) -> np.ndarray:
         return x.cpu().numpy()
@@ -144,7 +181,7 @@ class _Torch:
         return self.torch.from_numpy(np.ascontiguousarray(x, dtype=np.int64)).to(self.device)
 
 
-def _backend(name: str, device: str) -> _Numpy | _Torch:
+def _backend(name: str, device: str) -> _Numpy:
     if name == "numpy":
         if device != "cpu":
             raise ValueError("the numpy backend runs on the CPU only")
@@ -161,7 +198,11 @@ def _rshift(v, s: int):
 
 class NeuralPredictor:
     """Lane-parallel integer inference. ``scores(k)`` advances lanes 0..k-1 by one step and returns
-    their four scores e[s]; ``update(symbols)`` then feeds the true bases."""
+    their four scores e[s]; ``update(symbols)`` then feeds the true bases.
+
+    Integer-valued activations that feed matrix products are kept as floats (exact: every value
+    and partial sum is an integer below 2**24), the rest as int64.
+    """
 
     def __init__(self, net: NeuralNet, lanes: int, backend: str = "numpy", device: str = "cpu") -> None:
         self.net = net
@@ -169,56 +210,56 @@ class NeuralPredictor:
         xp = self._xp = _backend(backend, device)
         W, F, P, H = net.window, net.filters, net.pool, net.hidden
         w = net.weights
-        # conv table with a zero row for "none": row j*5 + s
-        table = np.zeros((W, 5, F), dtype=np.int64)
-        table[:, :4] = w["conv_table"]
-        self._conv = xp.const(table.reshape(W * 5, F), np.int64)
-        self._conv_b = xp.const(w["conv_bias"], np.int64)
-        self._offs = xp.const(np.arange(W) * 5, np.int64)
-        self._wx = xp.const(w["lstm_wx"].T, np.float32)
-        self._wh = xp.const(w["lstm_wh"].T, np.float32)
-        self._b = xp.const(w["lstm_b"], np.int64)
-        self._wd = xp.const(w["dense_w"].T, np.float32)
-        self._bd = xp.const(w["dense_b"], np.int64)
-        self._wo = xp.const(w["out_w"].T, np.float32)
-        self._bo = xp.const(w["out_b"], np.int64)
-        self._sig = xp.const(sigmoid_table(), np.int64)
-        self._tanh = xp.const(tanh_table(), np.int64)
-        self._exp = xp.const(exp_table(), np.int64)
-        self._hist = xp.zeros((lanes, W)) + NONE
-        self._pool = xp.zeros((lanes, P, F))
-        self._h = xp.zeros((lanes, H))
-        self._c = xp.zeros((lanes, H))
+        self._conv = xp.const_f(w["conv_table"].reshape(W * 4, F))  # one-hot column j*4 + s
+        self._conv_b = xp.const_f(w["conv_bias"].astype(np.int64) + 4)  # + rounding of the >> 3
+        # one product for the LSTM: [4 p, h] @ [lstm_wx; lstm_wh]^T
+        self._wz = xp.const_f(np.concatenate([w["lstm_wx"].T, w["lstm_wh"].T]))
+        self._b = xp.const_i(w["lstm_b"])
+        self._wd = xp.const_f(w["dense_w"].T)
+        self._bd = xp.const_i(w["dense_b"])
+        self._wo = xp.const_f(w["out_w"].T)
+        self._bo = xp.const_i(w["out_b"])
+        # gate tables side by side: columns of g look up tanh, the others sigmoid
+        self._gate_lut = xp.const_i(np.concatenate([sigmoid_table(), tanh_table()]))
+        off = np.zeros(4 * H, dtype=np.int64)
+        off[2 * H:3 * H] = len(sigmoid_table())
+        self._gate_off = xp.const_i(off + GATE_LIMIT)
+        self._tanh = xp.const_i(tanh_table())
+        self._exp = xp.const_i(exp_table())
+        self._eye = xp.const_f(np.eye(4))
+        self._onehot = xp.zeros_f((lanes, W * 4))  # the last W bases; "none" is all zero
+        self._pool = xp.zeros_f((lanes, P, F))
+        self._x = xp.zeros_f((lanes, F + H))  # LSTM input [4 p, h]
+        self._c = xp.zeros_i((lanes, H))
         self._k = 0
 
     def scores(self, k: int) -> np.ndarray:
         """(k, 4) int64 scores e[s] >= 1 of spec step 5, for lanes 0..k-1 (advances their state)."""
         xp = self._xp
         self._k = k
-        H, lim = self.net.hidden, GATE_LIMIT
-        conv = self._conv[self._hist[:k] + self._offs].sum(1) + self._conv_b
-        a0 = xp.clip(_rshift(conv, 3), 0, 127)
+        F, H, lim = self.net.filters, self.net.hidden, GATE_LIMIT
+        a0 = xp.clip(xp.floor((self._onehot[:k] @ self._conv + self._conv_b) * 0.125), 0, 127)
         xp.push(self._pool, k, a0)
-        p = xp.max(self._pool[:k], 1)
-        z = 4 * xp.matmul(p, self._wx) + xp.matmul(self._h[:k], self._wh) + self._b
-        n = xp.clip(_rshift(z, 6), -lim, lim) + lim
-        i = self._sig[n[:, :H]]
-        f = self._sig[n[:, H:2 * H]]
-        g = self._tanh[n[:, 2 * H:3 * H]]
-        o = self._sig[n[:, 3 * H:]]
-        c = xp.clip(_rshift(f * self._c[:k] + i * g, 15), -CELL_LIMIT, CELL_LIMIT)
-        tc = self._tanh[xp.clip(_rshift(c, 8), -lim, lim) + lim]
-        h = xp.clip(_rshift(o * tc, 23), -127, 127)
+        x = self._x
+        x[:k, :F] = 4 * xp.max(self._pool[:k], 1)
+        z = xp.to_int(x[:k] @ self._wz) + self._b
+        gates = xp.take(self._gate_lut, xp.clip(_rshift(z, 6), -lim, lim) + self._gate_off)
+        i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
+        c = xp.clip(_rshift(f * self._c[:k], 15) + _rshift(i * g, 18), -CELL_LIMIT, CELL_LIMIT)
         self._c[:k] = c
-        self._h[:k] = h
-        d = xp.clip(_rshift(xp.matmul(h, self._wd) + self._bd, 8), 0, 127)
-        y = xp.matmul(d, self._wo) + self._bo
+        tc = xp.take(self._tanh, xp.clip(_rshift(c, 5), -lim, lim) + lim)
+        h = xp.clip(_rshift(o * tc, 23), -127, 127)
+        hf = xp.to_float(h)
+        x[:k, F:] = hf
+        d = xp.clip(_rshift(xp.to_int(hf @ self._wd) + self._bd, 8), 0, 127)
+        y = xp.to_int(xp.to_float(d) @ self._wo) + self._bo
         dl = xp.clip(_rshift(xp.max(y, 1)[:, None] - y, 3), 0, EXP_SIZE - 1)
-        return xp.to_numpy(self._exp[dl] + 1)
+        return xp.to_numpy(xp.take(self._exp, dl) + 1)
 
     def update(self, symbols: np.ndarray) -> None:
         """Feed the true bases (values 0..3) of the lanes just predicted."""
-        self._xp.push(self._hist, self._k, self._xp.from_numpy(symbols))
+        xp = self._xp
+        xp.push(self._onehot, self._k, self._eye[xp.from_numpy(symbols)], width=4)
 
 
 def node_probabilities(e: np.ndarray) -> np.ndarray:
