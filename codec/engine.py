@@ -21,7 +21,9 @@ import zstandard
 
 from codec import allocator, models
 from codec.coder import LaneDecoder, active_counts, encode as rans_encode
-from codec.constants import DEFAULT_BLOCK_SIZE, FREQ_TOTAL, MAX_BLOCK_SIZE, MAX_LANES, MIN_LANE_BASES
+from codec.constants import (
+    DEFAULT_BLOCK_SIZE, FREQ_TOTAL, LEVEL_LANE_BASES, MAX_BLOCK_SIZE, MAX_LANES, MIN_LANE_BASES,
+)
 from codec.predictors import encode_block, small_matrix_threads
 from formats import container as fmt
 from formats import fasta_layout
@@ -79,7 +81,7 @@ class Compressor:
 
     def __init__(self, level: int = DEFAULT_LEVEL, model: models.Model | str | None = None, *,
                  block_size: int = DEFAULT_BLOCK_SIZE, lanes: int = DEFAULT_LANES,
-                 min_lane_bases: int = MIN_LANE_BASES, embed_model: bool = False,
+                 min_lane_bases: int | None = None, embed_model: bool = False,
                  device: str = "cpu", backend: str | None = None) -> None:
         if level not in LEVELS:
             raise ValueError(f"level must be 1..9, not {level!r}")
@@ -92,7 +94,7 @@ class Compressor:
         self._level = level
         self._lanes = lanes
         self._block_size = block_size
-        self._min_lane_bases = max(1, min_lane_bases)
+        self._min_lane_bases = max(1, LEVEL_LANE_BASES[level] if min_lane_bases is None else min_lane_bases)
         self._embed = embed_model
         self._backend = _backend_for(device, backend)
         self._predictor = None

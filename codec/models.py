@@ -164,10 +164,11 @@ _BUNDLED_SPECS: dict[str, ContextMixSpec] = {
 BUNDLED: dict[str, Model] = {n: Model(n, encode_context_mix(s)) for n, s in _BUNDLED_SPECS.items()}
 BUNDLED.update({p.name[:-len(MODEL_SUFFIX)]: Model(p.name[:-len(MODEL_SUFFIX)], p.read_bytes())
                 for p in sorted(BUNDLED_DIR.glob("*" + MODEL_SUFFIX))})
-DEFAULT_MODEL = "cm-v1"
-# Level -> bundled model name (levels 1-3 fast, 4-9 default until stronger ladders land).
-LEVEL_MODELS = {1: "cm-fast-v1", 2: "cm-fast-v1", 3: "cm-fast-v1",
-                4: "cm-v1", 5: "cm-v1", 6: "cm-v1", 7: "cm-v1", 8: "cm-v1", 9: "cm-v1"}
+DEFAULT_MODEL = "deepdna-mito-v1"
+# Level -> bundled model name: levels 1-3 the fast context mix, 4-9 the neural default (the levels
+# above 6 differ in lane length, codec/constants.py).
+LEVEL_MODELS = {1: "cm-fast-v1", 2: "cm-fast-v1", 3: "cm-fast-v1", 4: DEFAULT_MODEL, 5: DEFAULT_MODEL,
+                6: DEFAULT_MODEL, 7: DEFAULT_MODEL, 8: DEFAULT_MODEL, 9: DEFAULT_MODEL}
 
 
 @lru_cache(maxsize=None)

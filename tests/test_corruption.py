@@ -15,7 +15,7 @@ def _sample_archive() -> tuple[bytes, bytes]:
             b">seq2\nTTTTGGGGCCCCAAAA\nACGTACGTAC\n"
             b"\x00\x01binary\xff\xfe block that is stored, not coded\n"
             b">seq3\n" + b"ACGGTCAGTTAC" * 12 + b"\n")
-    c = Compressor(block_size=64, lanes=4, min_lane_bases=8)
+    c = Compressor(model="cm-v1", block_size=64, lanes=4, min_lane_bases=8)  # fast predictor set-up
     return data, c.compress(data) + c.flush()
 
 
