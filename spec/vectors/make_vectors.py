@@ -205,6 +205,31 @@ def custom_model_bytes() -> bytes:
     ])
 
 
+# A tiny neural-mix (kind 2) model: integer network from a formula, context models of cm-fast-v1,
+# initial mixer weights and a few primed rows. Pins the kind-2 bytes and the network arithmetic.
+NEURAL_MODEL_FILE = "neural-vectors-test-v1.model"
+
+
+def neural_model_bytes() -> bytes:
+    import numpy as np
+
+    from codec.predictors.neural import PARAMETERS, NeuralNet
+
+    dims = dict(window=6, filters=5, pool=2, hidden=4, dense=3)
+    weights = {}
+    for n, (name, (dtype, shape_fn)) in enumerate(PARAMETERS.items()):
+        shape = shape_fn(*dims.values())
+        i = np.arange(int(np.prod(shape)), dtype=np.int64)
+        span = 255 if dtype == np.int8 else 4001
+        weights[name] = ((((i + 1) * 2654435761 + n * 40503) % 1000003) % span - span // 2).astype(
+            dtype).reshape(shape)
+    spec = models.BUNDLED["cm-fast-v1"].spec
+    mixer = np.full((3, len(spec.models) + 2), 14000, dtype=np.int64)
+    mixer[:, len(spec.models)] = 0
+    return models.encode_neural_mix(spec, NeuralNet.from_weights(dims, weights), mixer,
+                                    np.array([2, 40, 5000]), np.array([0x05000100, 7, 0x00FF0000], np.uint32))
+
+
 # -- vector definitions -----------------------------------------------------------------------
 DEFAULTS = dict(level=6, model="cm-v1", block_size=DEFAULT_BLOCK_SIZE, lanes=engine.DEFAULT_LANES,
                 min_lane_bases=MIN_LANE_BASES, embed_model=False)
@@ -245,7 +270,7 @@ INPUTS = {
     "mixed_blocks.fa": input_mixed_blocks,
     "concat.fa": lambda: input_concat_a() + input_concat_b(),
 }
-EXTRA_FILES = {CUSTOM_MODEL_FILE: custom_model_bytes}
+EXTRA_FILES = {CUSTOM_MODEL_FILE: custom_model_bytes, NEURAL_MODEL_FILE: neural_model_bytes}
 
 VECTORS = [
     Vector("plain", "plain single-record FASTA, 60-column lines", "plain.fa", [(-1, opts())], True),
@@ -279,6 +304,8 @@ VECTORS = [
            "genome.fa", [(-1, opts(model=CUSTOM_MODEL_FILE, embed_model=True))], True),
     Vector("custom_model", f"a model that is not bundled, not embedded: decoding needs {CUSTOM_MODEL_FILE}",
            "genome.fa", [(-1, opts(model=CUSTOM_MODEL_FILE))], True, decode_model_file=CUSTOM_MODEL_FILE),
+    Vector("embedded_neural", f"embed_model=True with a small neural-mix model ({NEURAL_MODEL_FILE})",
+           "genome.fa", [(-1, opts(model=NEURAL_MODEL_FILE, embed_model=True))], True),
     Vector("concat", "two concatenated members (cm-v1 at level 6, then cm-fast-v1 at level 2)",
            "concat.fa", [(len(input_concat_a()), opts()), (-1, opts(level=2, model="cm-fast-v1"))], True),
 ]
