@@ -49,6 +49,21 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _write_atomically(path: str, data: bytes) -> None:
+    """Write via a temp file in the same folder and rename: no partial file on any failure."""
+    fd, tmp = tempfile.mkstemp(prefix=".train-", dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # like any new file, not mkstemp's 0600
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``dnacodec train``; returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -61,6 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from codec.training.model import train_model
     from codec.training.neural import NetShape
 
+    out = os.path.abspath(args.out)
+    if not os.path.isdir(os.path.dirname(out)) or os.path.isdir(out):
+        print(f"{PROG}: {args.out}: cannot write the model there", file=sys.stderr)
+        return 1
     device = args.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -76,20 +95,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
-    out = os.path.abspath(args.out)
-    fd, tmp = tempfile.mkstemp(prefix=".train-", dir=os.path.dirname(out))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, out)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    except KeyboardInterrupt:
+        return 130
     model = Model(os.path.basename(out), data)
-    if args.report:
-        with open(args.report, "w") as f:
-            json.dump(dict(asdict(report), shape=asdict(shape), device=device, seed=args.seed,
-                           fingerprint=model.fingerprint.hex(), bytes=len(data)), f, indent=1)
+    try:
+        _write_atomically(out, data)
+        if args.report:
+            report_json = json.dumps(dict(asdict(report), shape=asdict(shape), device=device, seed=args.seed,
+                                          fingerprint=model.fingerprint.hex(), bytes=len(data)), indent=1)
+            _write_atomically(os.path.abspath(args.report), report_json.encode())
+    except OSError as exc:
+        print(f"{PROG}: {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     if log:
         log(f"wrote {args.out}: {len(data):,} bytes, sha256 {model.fingerprint.hex()}, "
             f"{time.perf_counter() - start:.0f} s in all")

@@ -72,3 +72,7 @@ def test_train_reports_bad_input(tmp_path, capsys):
     assert cli.main(["train", str(empty), "--out", str(tmp_path / "m"), *TINY]) == 1
     assert "dnacodec train:" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+    fa = tmp_path / "family.fa"
+    _genomes(fa)
+    assert cli.main(["train", str(fa), "--out", str(tmp_path / "missing" / "m"), *TINY]) == 1
+    assert "cannot write the model" in capsys.readouterr().err
