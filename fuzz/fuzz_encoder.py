@@ -4,7 +4,9 @@
 1. ``codec.compress(data, level=1)`` then ``codec.decompress`` gives ``data`` back;
 2. an incremental :class:`codec.engine.Compressor` with small blocks and several lanes, fed in two
    pieces, with its settings taken from the first input byte (block size 32..256, lanes 1..4,
-   minimum lane length 1..4, embedded model or not), read back through ``codec.open``.
+   minimum lane length 1..4, embedded model or not), read back through ``codec.open``. Inputs whose
+   second byte is odd use the tiny neural-mix model of the vectors (``spec/vectors/``), so the
+   integer network runs across blocks and lanes too (the bundled one takes 0.4 s to set up).
 
 Inputs longer than MAX_LEN are skipped: coding runs a Python predictor at ~150 us per base and
 direction.
@@ -31,6 +33,17 @@ with _common.instrumented(__name__):
     from codec.engine import Compressor
 
 MAX_LEN = 1024
+NEURAL_MODEL = os.path.join(os.path.dirname(_FUZZ_DIR), "spec", "vectors", "neural-vectors-test-v1.model")
+_neural = None
+
+
+def neural_model():
+    global _neural
+    if _neural is None:
+        from codec.models import load_model_file
+
+        _neural = load_model_file(NEURAL_MODEL)
+    return _neural
 
 
 def settings(data: bytes) -> dict:
@@ -48,10 +61,11 @@ def TestOneInput(data: bytes) -> None:
     if back != data:
         raise AssertionError(f"level 1 round trip differs: {len(data)} bytes in, {len(back)} out")
 
-    comp = Compressor(1, **settings(data))
+    model = neural_model() if len(data) > 1 and data[1] & 1 else None
+    comp = Compressor(1, model, **settings(data))
     cut = len(data) // 2
     blob = comp.compress(data[:cut]) + comp.compress(data[cut:]) + comp.flush()
-    with codec.open(io.BytesIO(blob), "rb") as f:
+    with codec.open(io.BytesIO(blob), "rb", model=model) as f:
         back = f.read()
     if back != data:
         raise AssertionError(f"round trip with {settings(data)} differs: {len(data)} bytes in, {len(back)} out")
