@@ -3,6 +3,9 @@
 # mitochondrial genomes; 100 evenly spaced records are held out for validation and never trained on).
 # Deterministic: the same machine and thread count give the same bytes (check with sha256sum).
 # Writes to $1 (default /tmp/deepdna-mito-v1.dnacm) and a JSON report next to it.
+# On the 2-core development machine (CPU only) it took 351 s: 10 epochs of the network (~33 s each),
+# integer validation 3 s, priming 10 s; sha256 2b81c0c0642e7f84e853230ada1b5a2c87e79f72ee87eb86188483006637b5da.
+# Validation (100 held-out genomes): float twin 1.6813, integer 1.6816 bits/base for the network alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-/tmp/deepdna-mito-v1.dnacm}
