@@ -714,6 +714,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_OK
 
     tool = _Tool(args)
+    if args.device != "cpu":
+        try:
+            engine.check_device(args.device)
+        except ValueError as exc:
+            _eprint(f"{PROG}: --device: {exc}")
+            return EXIT_ERROR
     files = list(args.files) or ["-"]
     op = args.op
     handlers = _handle_signals()

@@ -71,7 +71,23 @@ def _backend_for(device: str, backend: str | None) -> tuple[str, str]:
         backend = "numpy" if device == "cpu" else "torch"
     if backend not in ("numpy", "torch") or (backend == "numpy" and device != "cpu"):
         raise ValueError(f"unsupported backend {backend!r} on device {device!r}")
+    if backend == "torch":
+        try:
+            import torch
+        except ImportError:
+            raise ValueError("device/backend torch needs PyTorch (pip install 'dnacodec[torch]')") from None
+        try:
+            kind = torch.device(device).type
+        except (RuntimeError, ValueError):
+            raise ValueError(f"unknown device {device!r} (cpu, cuda, cuda:N, ...)") from None
+        if kind == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device {device!r}: CUDA is not available on this machine")
     return backend, device
+
+
+def check_device(device: str) -> None:
+    """Raise ValueError (with a message naming the problem) unless the network can run on ``device``."""
+    _backend_for(device, None)
 
 
 # -- compression ------------------------------------------------------------------------------

@@ -391,3 +391,17 @@ def test_program_files_and_errors(tmp_path: Path, archive_bytes: bytes) -> None:
     garbage = _program("-d", data=b"garbage in")
     assert garbage.returncode == 1 and len(garbage.stderr.splitlines()) == 1
     assert b"Traceback" not in garbage.stderr
+
+
+@pytest.mark.parametrize("device", ["bogus", "cuda:7"])
+def test_unusable_device_is_one_line(fasta: Path, device: str, capsys) -> None:
+    pytest.importorskip("torch")
+    if device.startswith("cuda"):
+        import torch
+
+        if torch.cuda.device_count() > 7:
+            pytest.skip("this machine has a cuda:7")
+    assert _run("-k", "--device", device, str(fasta)) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--device" in err
+    assert not fasta.with_name(fasta.name + ".dnac").exists()
