@@ -25,25 +25,26 @@ import torch
 import torch.nn.functional as F
 
 from codec.fixedpoint import GATE_LIMIT  # gate and tanh(c) inputs: n in -1023..1023, scale 2^-7
-from codec.predictors.neural import CELL_LIMIT, MAX_LSTM_TERMS, MAX_POOL, MAX_UNITS, MAX_WINDOW  # c: 2^-12
+from codec.predictors.neural import (  # c: scale 2^-12
+    CELL_LIMIT, MAX_BIAS, MAX_CONV_BIAS, MAX_LSTM_TERMS, MAX_POOL, MAX_UNITS, MAX_WINDOW, PARAMETERS,
+)
 
 NONE = 4  # code of a position before a genome's start (and of end padding)
 LN2 = math.log(2.0)
 
 # name -> (log2 of 1/scale, largest magnitude of the integer); int8 weights stop at 127.
-PARAMETERS: dict[str, tuple[int, int]] = {
+QUANTISATION: dict[str, tuple[int, int]] = {
     "conv_table": (8, 32767),
-    "conv_bias": (8, 1 << 23),
+    "conv_bias": (8, MAX_CONV_BIAS),
     "lstm_wx": (6, 127),
     "lstm_wh": (6, 127),
-    "lstm_b": (13, 1 << 24),
+    "lstm_b": (13, MAX_BIAS),
     "dense_w": (6, 127),
-    "dense_b": (13, 1 << 24),
+    "dense_b": (13, MAX_BIAS),
     "out_w": (6, 127),
-    "out_b": (11, 1 << 24),
+    "out_b": (11, MAX_BIAS),
 }
-DTYPES = {"conv_table": np.int16, "conv_bias": np.int32, "lstm_b": np.int32, "dense_b": np.int32,
-          "out_b": np.int32, "lstm_wx": np.int8, "lstm_wh": np.int8, "dense_w": np.int8, "out_w": np.int8}
+DTYPES = {name: dtype for name, (dtype, _) in PARAMETERS.items()}  # of the integer arrays
 VALID_BASES = 200_000  # validation sample size (bases)
 VALID_CHUNK = 2048
 VALID_SEED = 12345  # fixed, so validation numbers compare across training seeds
@@ -86,7 +87,7 @@ class _Round(torch.autograd.Function):
 
 def _quantise(w: torch.Tensor, name: str) -> torch.Tensor:
     """Integer value of a parameter (as float), exactly what export stores."""
-    bits, limit = PARAMETERS[name]
+    bits, limit = QUANTISATION[name]
     return torch.clamp(torch.round(w * (1 << bits)), -limit, limit)
 
 
@@ -118,7 +119,7 @@ class _Net(torch.nn.Module):
     def clamp_(self) -> None:
         """Keep every parameter inside the range its integer can represent."""
         for name, p in self.named_parameters():
-            bits, limit = PARAMETERS[name]
+            bits, limit = QUANTISATION[name]
             p.clamp_(-limit / (1 << bits), limit / (1 << bits))
 
     def params(self, qat: bool) -> dict[str, torch.Tensor]:
@@ -126,7 +127,7 @@ class _Net(torch.nn.Module):
         out = {}
         for name, p in self.named_parameters():
             if qat:
-                scale = float(1 << PARAMETERS[name][0])
+                scale = float(1 << QUANTISATION[name][0])
                 out[name] = p + (_quantise(p, name) / scale - p).detach()
             else:
                 out[name] = p
@@ -186,7 +187,7 @@ class _Net(torch.nn.Module):
     def load(self, weights: dict[str, np.ndarray]) -> None:
         """Set the parameters to the real values of integer weights."""
         for name, p in self.named_parameters():
-            w = torch.from_numpy(np.asarray(weights[name], dtype=np.float64)) / (1 << PARAMETERS[name][0])
+            w = torch.from_numpy(np.asarray(weights[name], dtype=np.float64)) / (1 << QUANTISATION[name][0])
             p.copy_(w.reshape(p.shape))
 
 
