@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from codec import models  # noqa: E402
 from codec.engine import Compressor  # noqa: E402
 from codec.predictors.context_mix import ContextMixPredictor  # noqa: E402
-from codec.predictors.neural import NeuralMixerInput, NeuralPredictor  # noqa: E402
+from codec.predictors.neural import NeuralMixerInput  # noqa: E402
 
 
 class Variant(models.Model):
@@ -39,7 +39,7 @@ class Variant(models.Model):
 
     def predictor(self, lanes: int, backend: str = "numpy", device: str = "cpu") -> ContextMixPredictor:
         p = self.parts
-        extra = [NeuralMixerInput(NeuralPredictor(p.net, lanes, backend, device))] if self._network else []
+        extra = [NeuralMixerInput(p.net, lanes, backend, device)] if self._network else []
         if self._priming:
             init = p.mixer_init if self._network else p.mixer_init[:, :-1]
             return ContextMixPredictor(p.spec, lanes, extra, init, p.primed)

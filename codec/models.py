@@ -24,7 +24,7 @@ from codec.predictors.context_mix import (
     ContextMixSpec,
     ContextModelSpec,
 )
-from codec.predictors.neural import PARAMETERS, NeuralMixerInput, NeuralNet, NeuralPredictor
+from codec.predictors.neural import PARAMETERS, NeuralMixerInput, NeuralNet
 from formats import model_file
 from formats.errors import CodecError
 
@@ -73,7 +73,7 @@ class Model:
     def predictor(self, lanes: int, backend: str = "numpy", device: str = "cpu") -> ContextMixPredictor:
         """A fresh predictor with ``lanes`` lanes; the network (if any) runs on ``backend``/``device``."""
         p = self.parts
-        extra = [] if p.net is None else [NeuralMixerInput(NeuralPredictor(p.net, lanes, backend, device))]
+        extra = [] if p.net is None else [NeuralMixerInput(p.net, lanes, backend, device)]
         return ContextMixPredictor(p.spec, lanes, extra, p.mixer_init, p.primed)
 
 
@@ -123,7 +123,7 @@ def _decode(data: bytes) -> ModelParts:
         raise CodecError("model: initial mixer weights out of range")
     rows = np.frombuffer(body.primed_rows, dtype="<u4").astype(np.int64)
     counts = np.frombuffer(body.primed_counts, dtype="<u4").astype(np.uint32)
-    total_rows = sum(m.rows() for m in spec.models)
+    total_rows = int(spec.table_offsets()[-1])
     if len(rows) and (rows[-1] >= total_rows or np.any(rows[1:] <= rows[:-1])):
         raise CodecError("model: primed table rows out of range or not increasing")
     return ModelParts(spec, net, mixer_init, (rows, counts))

@@ -10,10 +10,12 @@ frequencies.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import Protocol, Sequence
 
 import numpy as np
 from threadpoolctl import threadpool_limits
+
+from codec.coder import active_counts
 
 
 class Predictor(Protocol):
@@ -26,6 +28,17 @@ class Predictor(Protocol):
 
     def update(self, symbols: np.ndarray) -> None:
         """Learn the true symbols (shape (k,), values 0..3) of the step just predicted."""
+
+
+def sequences_as_lanes(seqs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Whole sequences as lanes, longest first: (steps (T, n) int64 with the symbol of lane j at
+    step t, active lanes per step). For evaluation and training, where a lane is one sequence."""
+    ordered = sorted(seqs, key=len, reverse=True)
+    lens = np.array([len(s) for s in ordered], dtype=np.int64)
+    steps = np.zeros((int(lens.max(initial=0)), len(ordered)), dtype=np.int64)
+    for j, s in enumerate(ordered):
+        steps[:len(s), j] = s
+    return steps, active_counts(lens)
 
 
 def encode_block(predictor: Predictor, steps: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -61,9 +61,13 @@ class ContextMixSpec:
     learning_rate: int  # mixer step: w += (stretch * err * learning_rate) >> 24
     weight_init: int  # initial mixer weight of every model input (16.16 fixed point)
 
+    def table_offsets(self) -> np.ndarray:
+        """int64[models + 1]: first row of each model in the flat count table, then the total."""
+        return np.concatenate([[0], np.cumsum([m.rows() for m in self.models])]).astype(np.int64)
+
     def memory_bytes(self) -> int:
         """Bytes of count tables this predictor allocates (lane state excluded)."""
-        return sum(m.rows() for m in self.models) * 4
+        return int(self.table_offsets()[-1]) * 4
 
 
 @lru_cache(maxsize=None)
@@ -100,10 +104,10 @@ class ContextMixPredictor:
         self._extra = tuple(extra)
         models = spec.models
         nm = len(models)
-        rows = np.array([m.rows() for m in models], dtype=np.int64)
-        self._offsets = np.concatenate([[0], np.cumsum(rows)[:-1]]).astype(np.int64)
+        offsets = spec.table_offsets()
+        self._offsets = offsets[:-1]
         # one uint32 per context: its four 8-bit counts, little-endian (A, C, G, T)
-        self._table = np.zeros(int(rows.sum()), dtype=np.uint32)
+        self._table = np.zeros(int(offsets[-1]), dtype=np.uint32)
         orders = np.array([m.order for m in models], dtype=np.uint64)
         self._ctx_mask = (np.uint64(1) << (np.uint64(2) * orders)) - np.uint64(1)
         # direct tables use the context itself: multiplier 1, shift 0
@@ -136,11 +140,10 @@ class ContextMixPredictor:
         self._squash = squash_table()
         self._k = 0
 
-    def learned_state(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(mean mixer weights over lanes, non-empty table rows, their packed counts): what a trained
-        model ships as ``mixer_init`` and ``primed``."""
+    def table_entries(self) -> tuple[np.ndarray, np.ndarray]:
+        """(non-empty table rows, their packed counts): what a trained model ships as ``primed``."""
         rows = np.flatnonzero(self._table)
-        return self._w.sum(axis=0) // self.lanes, rows, self._table[rows]
+        return rows, self._table[rows]
 
     def _index(self, ctx: np.ndarray, cols: np.ndarray | slice = slice(None)) -> np.ndarray:
         """Table row of context values ``ctx`` (shape (k, len(models[cols])))."""

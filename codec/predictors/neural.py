@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from codec.fixedpoint import EXP_SIZE, GATE_LIMIT, exp_table, sigmoid_table, stretch, tanh_table
+from codec.predictors import sequences_as_lanes
 from formats.errors import CodecError
 
 MAX_WINDOW = 32
@@ -275,8 +276,8 @@ def node_probabilities(e: np.ndarray) -> np.ndarray:
 class NeuralMixerInput:
     """The network as an input of the context mixer: stretched node probabilities (spec step 6)."""
 
-    def __init__(self, predictor: NeuralPredictor) -> None:
-        self.predictor = predictor
+    def __init__(self, net: NeuralNet, lanes: int, backend: str = "numpy", device: str = "cpu") -> None:
+        self.predictor = NeuralPredictor(net, lanes, backend, device)
 
     def stretches(self, k: int) -> np.ndarray:
         return stretch(node_probabilities(self.predictor.scores(k)))
@@ -291,18 +292,14 @@ def sequence_bits(net: NeuralNet, seqs: list[np.ndarray], lanes: int = 256, back
     ``lanes`` at a time). For evaluation and training reports, not for coding."""
     total, bases = 0.0, 0
     for first in range(0, len(seqs), lanes):
-        group = sorted(seqs[first:first + lanes], key=len, reverse=True)
+        group = seqs[first:first + lanes]
         pred = NeuralPredictor(net, len(group), backend, device)
-        lens = np.array([len(s) for s in group])
-        steps = np.zeros((int(lens.max(initial=0)), len(group)), dtype=np.int64)
-        for j, s in enumerate(group):
-            steps[:len(s), j] = s
-        counts = (lens[None, :] > np.arange(len(steps))[:, None]).sum(1)
+        steps, counts = sequences_as_lanes(group)
         for t, k in enumerate(counts.tolist()):
             sym = steps[t, :k]
             e = pred.scores(k)
             total += float(np.sum(np.log2(e.sum(1) / e[np.arange(k), sym])))
             pred.update(sym)
-        bases += int(lens.sum())
+        bases += sum(len(s) for s in group)
     return total, bases
 

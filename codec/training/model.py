@@ -18,9 +18,9 @@ import numpy as np
 
 from codec import allocator
 from codec.models import BUNDLED, encode_neural_mix
-from codec.predictors import small_matrix_threads
+from codec.predictors import sequences_as_lanes, small_matrix_threads
 from codec.predictors.context_mix import ContextMixPredictor, ContextMixSpec
-from codec.predictors.neural import NeuralMixerInput, NeuralNet, NeuralPredictor, sequence_bits
+from codec.predictors.neural import NeuralMixerInput, NeuralNet, sequence_bits
 from codec.training.data import holdout_split, read_records
 from codec.training.neural import NetShape, train_net
 
@@ -40,17 +40,6 @@ class TrainReport:
     history: list[dict] = field(default_factory=list)
 
 
-def _lanes(seqs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """(steps (T, n) int64, active lanes per step) for ``seqs`` as lanes, longest first."""
-    order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i]))
-    lens = np.array([len(seqs[i]) for i in order], dtype=np.int64)
-    steps = np.zeros((int(lens.max(initial=0)), len(seqs)), dtype=np.int64)
-    for j, i in enumerate(order):
-        steps[:lens[j], j] = seqs[i]
-    counts = (lens[None, :] > np.arange(len(steps))[:, None]).sum(1)
-    return steps, counts
-
-
 def default_mixer_init(spec: ContextMixSpec, network_weight: int) -> np.ndarray:
     """Initial mixer weights: the spec's weight for every context model, 0 for the bias, and
     ``network_weight`` for the network's input."""
@@ -67,9 +56,9 @@ def prime(spec: ContextMixSpec, net: NeuralNet, seqs: Sequence[np.ndarray], min_
     models of order >= ``min_order`` that it filled, with their packed counts. Long contexts from
     the training set almost never occur by chance in unrelated genomes, so they cannot mislead the
     codec there; short ones would (measured: priming every order costs 1.3% on E. coli)."""
-    steps, counts = _lanes(seqs)
+    steps, counts = sequences_as_lanes(seqs)
     init = default_mixer_init(spec, network_weight)
-    pred = ContextMixPredictor(spec, len(seqs), [NeuralMixerInput(NeuralPredictor(net, len(seqs)))], init)
+    pred = ContextMixPredictor(spec, len(seqs), [NeuralMixerInput(net, len(seqs))], init)
     allocator.tune()
     with small_matrix_threads():
         for t, k in enumerate(counts.tolist()):
@@ -77,10 +66,8 @@ def prime(spec: ContextMixSpec, net: NeuralNet, seqs: Sequence[np.ndarray], min_
             pred.update(steps[t, :k])
             if progress is not None and t % 1024 == 0:
                 progress(t)
-    _, rows, packed = pred.learned_state()
-    sizes = np.array([m.rows() for m in spec.models], dtype=np.int64)
-    first_row = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    owner = np.searchsorted(first_row, rows, side="right") - 1
+    rows, packed = pred.table_entries()
+    owner = np.searchsorted(spec.table_offsets(), rows, side="right") - 1
     keep = np.array([m.order >= min_order for m in spec.models])[owner]
     return rows[keep], packed[keep]
 
