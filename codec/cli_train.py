@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -50,17 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _write_atomically(path: str, data: bytes) -> None:
-    """Write via a temp file in the same folder and rename: no partial file on any failure."""
-    fd, tmp = tempfile.mkstemp(prefix=".train-", dir=os.path.dirname(path))
+    """Write like the main command writes its outputs (temp file, fsync, rename; nothing partial)."""
+    from codec.cli import _Output
+
+    out = _Output(path, force=True, input_stat=None)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # like any new file, not mkstemp's 0600
-        os.replace(tmp, path)
+        out.write(data)
+        out.finish(sync=True)
+        out.commit(None)
     except BaseException:
-        os.unlink(tmp)
+        out.discard()
         raise
 
 
@@ -72,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError:
         print(f"{PROG}: training needs PyTorch (pip install 'dnacodec[torch]')", file=sys.stderr)
         return 1
+    from codec.cli import _Fail
     from codec.models import Model
     from codec.training.model import train_model
     from codec.training.neural import NetShape
@@ -104,6 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             report_json = json.dumps(dict(asdict(report), shape=asdict(shape), device=device, seed=args.seed,
                                           fingerprint=model.fingerprint.hex(), bytes=len(data)), indent=1)
             _write_atomically(os.path.abspath(args.report), report_json.encode())
+    except _Fail as exc:
+        print(f"{PROG}: {exc.name}: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"{PROG}: {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
         return 1
