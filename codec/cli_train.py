@@ -36,7 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="cpu, cuda, ... (default: cuda when available)")
     p.add_argument("--base", default="cm-v1", metavar="NAME",
-                   help="bundled context-mix model whose models are primed (default cm-v1)")
+                   help="bundled model whose context models are primed: a context mix (cm-v1, the default) "
+                        "gives a kind-2 model, a mix (mix-v1, ...) a kind-3 one")
+    p.add_argument("--network-from", metavar="MODEL",
+                   help="take the network of this model (name or file) instead of training one")
     p.add_argument("--prime-min-order", type=int, default=12, metavar="K",
                    help="ship the training set's counts of context models of order >= K (default 12)")
     p.add_argument("--network-weight", type=int, default=0, metavar="W",
@@ -89,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         data, report = train_model(args.fasta, holdout=args.holdout, shape=shape, epochs=args.epochs,
                                    seed=args.seed, device=device, base=args.base, log=log,
                                    prime_min_order=args.prime_min_order, network_weight=args.network_weight,
+                                   network_from=args.network_from,
                                    steps_per_epoch=args.steps_per_epoch, batch=args.batch, chunk=args.chunk,
                                    progress=not args.quiet and sys.stderr.isatty())
     except (OSError, ValueError) as exc:

@@ -22,6 +22,6 @@ DEFAULT_BLOCK_SIZE = 8 << 20          # original bytes per block (the unit of bu
 MAX_BLOCK_SIZE = 16 << 20            # largest block a reader accepts (bounds decoder memory)
 MAX_LANES = 4096                      # largest lane count a reader accepts
 MIN_LANE_BASES = 8192                  # lanes are at least this long (fewer lanes for small blocks)
-# Bases per lane by level: every lane costs a coder flush and a cold context start (about 10 bytes on
-# very repetitive data such as genome collections), fewer lanes cost speed on small inputs.
-LEVEL_LANE_BASES = {1: 8192, 2: 8192, 3: 8192, 4: 8192, 5: 8192, 6: 8192, 7: 16384, 8: 32768, 9: 65536}
+# Bases per lane by level: more lanes mean fewer (vectorised) steps, so more speed; every lane costs a
+# coder flush and a cold context start (a few bytes). spec/LEVELS.md has the ladder.
+LEVEL_LANE_BASES = {1: 8192, 2: 8192, 3: 4096, 4: 8192, 5: 4096, 6: 8192, 7: 16384, 8: 8192, 9: 16384}

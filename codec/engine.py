@@ -19,7 +19,7 @@ from typing import BinaryIO
 import numpy as np
 import zstandard
 
-from codec import allocator, models
+from codec import allocator, model_choice, models
 from codec.coder import LaneDecoder, active_counts, encode as rans_encode
 from codec.constants import (
     DEFAULT_BLOCK_SIZE, FREQ_TOTAL, LEVEL_LANE_BASES, MAX_BLOCK_SIZE, MAX_LANES, MIN_LANE_BASES,
@@ -34,6 +34,7 @@ DEFAULT_LANES = 1024
 LEVELS = range(1, 10)
 _ZSTD_LEVEL = {1: 3, 2: 6, 3: 9, 4: 12, 5: 15, 6: 17, 7: 19, 8: 19, 9: 19}
 _MAX_STREAMS = 8
+_CHOICE_SAMPLE_BYTES = 64 << 10  # input the level's model choice looks at (codec/model_choice.py)
 
 
 def lane_lengths(n: int, lanes: int) -> np.ndarray:
@@ -107,6 +108,7 @@ class Compressor:
             raise ValueError(f"block_size must be 1..{MAX_BLOCK_SIZE}")
         allocator.tune()
         self._model = models.resolve(model, level)
+        self._auto_model = model is None  # the level's model: may switch to a primed one (model_choice)
         self._level = level
         self._lanes = lanes
         self._block_size = block_size
@@ -149,6 +151,9 @@ class Compressor:
         if self._started:
             return b""
         self._started = True
+        if self._auto_model:
+            sample = fasta_layout.split(bytes(self._buf[:_CHOICE_SAMPLE_BYTES])).bases
+            self._model = model_choice.choose(self._model, sample)
         header = fmt.build_header(
             level=self._level, lanes=self._lanes, block_size=self._block_size,
             model_name=self._model.name, model_fingerprint=self._model.fingerprint,
@@ -204,6 +209,7 @@ class Compressor:
             self._predictor = self._model.predictor(self._lanes, *self._backend)
         lens, counts, grid = _lane_grid(len(bases), lanes)
         steps = bases[grid]
+        self._predictor.start_block(lens)
         with small_matrix_threads():
             freq, start = encode_block(self._predictor, steps, counts)
         body = rans_encode(freq, start, steps, lens)
@@ -453,6 +459,7 @@ class Decompressor:
             self._predictor = self._header.model.predictor(self._header.lanes, *self._backend)
         lens, counts, grid = _lane_grid(n, lanes)
         decoder = LaneDecoder(body, lens)
+        self._predictor.start_block(lens)
         steps = np.zeros(grid.shape, dtype=np.uint8)
         pred = self._predictor
         with small_matrix_threads():

@@ -24,7 +24,10 @@ from codec.predictors.context_mix import (
     ContextMixSpec,
     ContextModelSpec,
 )
+from codec.predictors.mix import MixPredictor, MixSpec
 from codec.predictors.neural import PARAMETERS, NeuralMixerInput, NeuralNet
+from codec.predictors.repeat import MAX_KMER, RepeatSpec
+from codec.predictors.tolerant import MAX_WINDOW, TolerantSpec
 from formats import model_file
 from formats.errors import CodecError
 
@@ -32,16 +35,19 @@ MAX_MODELS = 32
 MAX_HASH_BITS = 26
 MAX_TABLE_BYTES = 2 << 30
 MAX_MIXER_WEIGHT = 1 << 24
+MAX_TOLERANT = 8
+MAX_REPEAT_SLOTS = 8
+MAX_SSE_ORDER = 6
 BUNDLED_DIR = Path(__file__).parent / "data"
 MODEL_SUFFIX = ".dnacm"
 
 
 @dataclass(frozen=True, eq=False)
 class ModelParts:
-    """A parsed, validated model: the adaptive context mix and, for kind 2, the network, the initial
-    mixer weights and the primed table entries."""
+    """A parsed, validated model: the adaptive context mix (kinds 1 and 2) or mix (kind 3) and, where
+    the model has them, the network, the initial mixer weights and the primed table entries."""
 
-    spec: ContextMixSpec
+    spec: ContextMixSpec | MixSpec
     net: NeuralNet | None = None
     mixer_init: np.ndarray | None = None
     primed: tuple[np.ndarray, np.ndarray] | None = None
@@ -63,24 +69,28 @@ class Model:
         return _decode(self.data)
 
     @property
-    def spec(self) -> ContextMixSpec:
+    def spec(self) -> ContextMixSpec | MixSpec:
         return self.parts.spec
 
     @property
     def neural(self) -> bool:
         return self.parts.net is not None
 
-    def predictor(self, lanes: int, backend: str = "numpy", device: str = "cpu") -> ContextMixPredictor:
+    def memory_bytes(self) -> int:
+        """Bytes of tables a predictor of this model allocates (lane state and network excluded)."""
+        return self.parts.spec.memory_bytes()
+
+    def predictor(self, lanes: int, backend: str = "numpy", device: str = "cpu") -> ContextMixPredictor | MixPredictor:
         """A fresh predictor with ``lanes`` lanes; the network (if any) runs on ``backend``/``device``."""
         p = self.parts
         extra = [] if p.net is None else [NeuralMixerInput(p.net, lanes, backend, device)]
+        if isinstance(p.spec, MixSpec):
+            return MixPredictor(p.spec, lanes, extra, p.primed)
         return ContextMixPredictor(p.spec, lanes, extra, p.mixer_init, p.primed)
 
 
 def _cm_fields(spec: ContextMixSpec) -> dict:
-    return dict(learning_rate=spec.learning_rate, weight_init=spec.weight_init,
-                models=[dict(order=m.order, hash_bits=m.hash_bits, alpha_inv=m.alpha_inv, limit=m.limit,
-                             ir=int(m.ir)) for m in spec.models])
+    return dict(learning_rate=spec.learning_rate, weight_init=spec.weight_init, models=_model_fields(spec.models))
 
 
 def encode_context_mix(spec: ContextMixSpec) -> bytes:
@@ -89,15 +99,42 @@ def encode_context_mix(spec: ContextMixSpec) -> bytes:
     return model_file.build_context_mix(f["learning_rate"], f["weight_init"], f["models"])
 
 
-def encode_neural_mix(spec: ContextMixSpec, net: NeuralNet, mixer_init: np.ndarray,
-                      primed_rows: np.ndarray, primed_counts: np.ndarray) -> bytes:
-    """Canonical kind-2 bytes (validated by decoding them again)."""
+def _model_fields(models: tuple[ContextModelSpec, ...]) -> list[dict]:
+    return [dict(order=m.order, hash_bits=m.hash_bits, alpha_inv=m.alpha_inv, limit=m.limit, ir=int(m.ir))
+            for m in models]
+
+
+def _net_fields(net: NeuralNet) -> dict:
     fields = dict(window=net.window, filters=net.filters, pool=net.pool, hidden=net.hidden, dense=net.dense)
     for name, _ in model_file.NET_ARRAYS:
         a = net.weights[name]
         fields[name] = a.astype(a.dtype.newbyteorder("<")).tobytes()
+    return fields
+
+
+def encode_mix(spec: MixSpec, net: NeuralNet | None = None,
+               primed: tuple[np.ndarray, np.ndarray] | None = None) -> bytes:
+    """Canonical kind-3 bytes (validated by decoding them again)."""
+    r = spec.repeat
+    fields = dict(
+        mixer_rate=spec.mixer_rate, weight_init=spec.weight_init, final_rate=spec.final_rate,
+        competition=int(spec.competition), competition_decay=spec.competition_decay,
+        sse_order=spec.sse_order, sse_rate=spec.sse_rate, models=_model_fields(spec.context),
+        tolerant=[dict(model=t.model, window=t.window, threshold=t.threshold) for t in spec.tolerant],
+        repeats=[] if r is None else [dict(kmer=r.kmer, index_bits=r.index_bits, history_bits=r.history_bits,
+                                           slots=r.slots, window=r.window, threshold=r.threshold, ir=int(r.ir))])
+    rows, counts = primed if primed is not None else (np.zeros(0), np.zeros(0))
+    data = model_file.build_mix(fields, None if net is None else _net_fields(net),
+                                np.asarray(rows, dtype="<u4").tobytes(), np.asarray(counts, dtype="<u4").tobytes())
+    _decode(data)
+    return data
+
+
+def encode_neural_mix(spec: ContextMixSpec, net: NeuralNet, mixer_init: np.ndarray,
+                      primed_rows: np.ndarray, primed_counts: np.ndarray) -> bytes:
+    """Canonical kind-2 bytes (validated by decoding them again)."""
     data = model_file.build_neural_mix(
-        _cm_fields(spec), fields, np.asarray(mixer_init, dtype="<i4").tobytes(),
+        _cm_fields(spec), _net_fields(net), np.asarray(mixer_init, dtype="<i4").tobytes(),
         np.asarray(primed_rows, dtype="<u4").tobytes(), np.asarray(primed_counts, dtype="<u4").tobytes())
     _decode(data)
     return data
@@ -108,44 +145,86 @@ def _decode(data: bytes) -> ModelParts:
     kind, body = model_file.parse_model(data)
     if kind == model_file.KIND_CONTEXT_MIX:
         return ModelParts(_decode_context_mix(body))
+    if kind == model_file.KIND_MIX:
+        return _decode_mix(body)
     spec = _decode_context_mix(body.context_mix)
-    n = body.net
+    net = _decode_net(body.net)
+    mixer_init = np.frombuffer(body.mixer_init, dtype="<i4").astype(np.int64)
+    mixer_init = mixer_init.reshape(model_file.MIXER_NODES, len(spec.models) + 2)
+    if np.abs(mixer_init).max() > MAX_MIXER_WEIGHT:
+        raise CodecError("model: initial mixer weights out of range")
+    return ModelParts(spec, net, mixer_init, _decode_primed(body, int(spec.table_offsets()[-1])))
+
+
+def _decode_primed(body, total_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    rows = np.frombuffer(body.primed_rows, dtype="<u4").astype(np.int64)
+    counts = np.frombuffer(body.primed_counts, dtype="<u4").astype(np.uint32)
+    if len(rows) and (rows[-1] >= total_rows or np.any(rows[1:] <= rows[:-1])):
+        raise CodecError("model: primed table rows out of range or not increasing")
+    return rows, counts
+
+
+def _decode_net(n) -> NeuralNet:
     dims = (n.window, n.filters, n.pool, n.hidden, n.dense)
     weights = {}
     for name, _ in model_file.NET_ARRAYS:
         dtype, shape_fn = PARAMETERS[name]
         flat = np.frombuffer(n[name], dtype=np.dtype(dtype).newbyteorder("<")).astype(dtype)
         weights[name] = flat.reshape(shape_fn(*dims))  # sizes follow from the shape by construction
-    net = NeuralNet.from_weights(dict(zip(("window", "filters", "pool", "hidden", "dense"), dims)), weights)
-    mixer_init = np.frombuffer(body.mixer_init, dtype="<i4").astype(np.int64)
-    mixer_init = mixer_init.reshape(model_file.MIXER_NODES, len(spec.models) + 2)
-    if np.abs(mixer_init).max() > MAX_MIXER_WEIGHT:
-        raise CodecError("model: initial mixer weights out of range")
-    rows = np.frombuffer(body.primed_rows, dtype="<u4").astype(np.int64)
-    counts = np.frombuffer(body.primed_counts, dtype="<u4").astype(np.uint32)
-    total_rows = int(spec.table_offsets()[-1])
-    if len(rows) and (rows[-1] >= total_rows or np.any(rows[1:] <= rows[:-1])):
-        raise CodecError("model: primed table rows out of range or not increasing")
-    return ModelParts(spec, net, mixer_init, (rows, counts))
+    return NeuralNet.from_weights(dict(zip(("window", "filters", "pool", "hidden", "dense"), dims)), weights)
+
+
+def _decode_mix(body) -> ModelParts:
+    """Validate a kind-3 body: every parameter in range, memory within MAX_TABLE_BYTES."""
+    if not (0 < body.mixer_rate <= 1 << 16 and 0 < body.final_rate <= 1 << 16
+            and abs(body.weight_init) <= MAX_MIXER_WEIGHT and body.competition in (0, 1)
+            and 1 <= body.competition_decay <= 16 and body.sse_order <= MAX_SSE_ORDER and body.sse_rate <= 15
+            and body.has_net in (0, 1)):
+        raise CodecError("model: mixer, competition or SSE parameters out of range")
+    models = _decode_models(body.models)
+    if len(body.tolerant) > MAX_TOLERANT or any(
+            not (t.model < len(models) and 1 <= t.window <= MAX_WINDOW and t.threshold < t.window)
+            for t in body.tolerant):
+        raise CodecError("model: tolerant context model parameters out of range")
+    tolerant = tuple(TolerantSpec(t.model, t.window, t.threshold) for t in body.tolerant)
+    repeat = None
+    if len(body.repeats) > 1:
+        raise CodecError("model: more than one repeat model set")
+    for r in body.repeats:
+        if not (1 <= r.kmer <= MAX_KMER and 8 <= r.index_bits <= 28 and 8 <= r.history_bits <= 31
+                and 1 <= r.slots <= MAX_REPEAT_SLOTS and 1 <= r.window <= MAX_WINDOW and r.threshold < r.window
+                and r.ir in (0, 1)):
+            raise CodecError(f"model: repeat model parameters out of range ({dict(r)})")
+        repeat = RepeatSpec(r.kmer, r.index_bits, r.history_bits, r.slots, r.window, r.threshold, bool(r.ir))
+    spec = MixSpec(models, tolerant, repeat, body.mixer_rate, body.weight_init, bool(body.competition),
+                   body.competition_decay, body.final_rate, body.sse_order, body.sse_rate)
+    if spec.memory_bytes() > MAX_TABLE_BYTES:
+        raise CodecError(f"model: needs {spec.memory_bytes()} bytes of tables (limit {MAX_TABLE_BYTES})")
+    net = _decode_net(body.net) if body.has_net else None
+    return ModelParts(spec, net, None, _decode_primed(body, int(spec.table_offsets()[-1])))
 
 
 def _decode_context_mix(body) -> ContextMixSpec:
-    if not 1 <= len(body.models) <= MAX_MODELS:
-        raise CodecError(f"model: {len(body.models)} context models (1..{MAX_MODELS} allowed)")
     if not 0 < body.learning_rate <= 1 << 16 or abs(body.weight_init) > MAX_MIXER_WEIGHT:
         raise CodecError("model: mixer parameters out of range")
+    spec = ContextMixSpec(_decode_models(body.models), body.learning_rate, body.weight_init)
+    if spec.memory_bytes() > MAX_TABLE_BYTES:
+        raise CodecError(f"model: needs {spec.memory_bytes()} bytes of tables (limit {MAX_TABLE_BYTES})")
+    return spec
+
+
+def _decode_models(entries) -> tuple[ContextModelSpec, ...]:
+    if not 1 <= len(entries) <= MAX_MODELS:
+        raise CodecError(f"model: {len(entries)} context models (1..{MAX_MODELS} allowed)")
     models = []
-    for m in body.models:
+    for m in entries:
         direct_ok = m.hash_bits == 0 and 1 <= m.order <= MAX_DIRECT_ORDER
         hashed_ok = 8 <= m.hash_bits <= MAX_HASH_BITS and 1 <= m.order <= MAX_ORDER
         if not (direct_ok or hashed_ok) or not 1 <= m.alpha_inv <= 256 or not 1 <= m.limit <= MAX_COUNT \
                 or m.ir not in (0, 1):
             raise CodecError(f"model: context model parameters out of range ({dict(m)})")
         models.append(ContextModelSpec(m.order, m.hash_bits, m.alpha_inv, m.limit, bool(m.ir)))
-    spec = ContextMixSpec(tuple(models), body.learning_rate, body.weight_init)
-    if spec.memory_bytes() > MAX_TABLE_BYTES:
-        raise CodecError(f"model: needs {spec.memory_bytes()} bytes of tables (limit {MAX_TABLE_BYTES})")
-    return spec
+    return tuple(models)
 
 
 def _cm(*models: tuple[int, int, int, int, bool], learning_rate: int = 256) -> ContextMixSpec:
@@ -161,14 +240,38 @@ _BUNDLED_SPECS: dict[str, ContextMixSpec] = {
                  (9, 0, 4, 255, True), (12, 0, 16, 255, True), (16, 22, 16, 255, True),
                  (20, 22, 16, 255, True)),
 }
+
+
+def _mix_models(high_hash_bits: int) -> tuple[ContextModelSpec, ...]:
+    """Orders 2-12 direct (alpha 1 up to order 8, then 1/2, 1/4, 1/8), 14-20 hashed (alpha 1/16),
+    all learning inverted repeats too."""
+    direct = [(2, 1), (4, 1), (6, 1), (8, 1), (10, 2), (11, 4), (12, 8)]
+    return tuple([ContextModelSpec(o, 0, a, MAX_COUNT, True) for o, a in direct]
+                 + [ContextModelSpec(o, high_hash_bits, 16, MAX_COUNT, True) for o in (14, 16, 18, 20)])
+
+
+_STCM = (TolerantSpec(7, 16, 8), TolerantSpec(10, 16, 8))  # on the order-14 and order-20 tables
+_BUNDLED_MIX: dict[str, MixSpec] = {
+    # context models up to order 20 and one repeat candidate per direction, one mixer: about 130 MB
+    "mix-fast-v1": MixSpec(
+        tuple(ContextModelSpec(o, 0, a, MAX_COUNT, True) for o, a in ((3, 1), (6, 1), (9, 2), (11, 4), (12, 8)))
+        + tuple(ContextModelSpec(o, 22, 16, MAX_COUNT, True) for o in (16, 20)),
+        (), RepeatSpec(12, 20, 22, 1, 16, 8, True), competition=False),
+    # the default: every model class, about 400 MB of tables
+    "mix-v1": MixSpec(_mix_models(24), _STCM, RepeatSpec(12, 22, 24, 2, 16, 8, True)),
+    # the best: 4x larger hashed tables and repeat index, about 1.3 GB
+    "mix-max-v1": MixSpec(_mix_models(26), _STCM, RepeatSpec(12, 24, 26, 2, 16, 8, True)),
+}
 BUNDLED: dict[str, Model] = {n: Model(n, encode_context_mix(s)) for n, s in _BUNDLED_SPECS.items()}
+BUNDLED.update({n: Model(n, encode_mix(s)) for n, s in _BUNDLED_MIX.items()})
 BUNDLED.update({p.name[:-len(MODEL_SUFFIX)]: Model(p.name[:-len(MODEL_SUFFIX)], p.read_bytes())
                 for p in sorted(BUNDLED_DIR.glob("*" + MODEL_SUFFIX))})
-DEFAULT_MODEL = "deepdna-mito-v1"
-# Level -> bundled model name: levels 1-3 the fast context mix, 4-9 the neural default (the levels
-# above 6 differ in lane length, codec/constants.py).
-LEVEL_MODELS = {1: "cm-fast-v1", 2: "cm-fast-v1", 3: "cm-fast-v1", 4: DEFAULT_MODEL, 5: DEFAULT_MODEL,
-                6: DEFAULT_MODEL, 7: DEFAULT_MODEL, 8: DEFAULT_MODEL, 9: DEFAULT_MODEL}
+DEFAULT_MODEL = "mix-v1"
+# Level -> bundled model name (the levels also differ in lane length, codec/constants.py);
+# spec/LEVELS.md documents the ladder and the memory each level needs. The encoder switches mix-v1
+# and mix-max-v1 to their mito-primed versions for input like their training set (model_choice.py).
+LEVEL_MODELS = {1: "cm-fast-v1", 2: "cm-v1", 3: "mix-fast-v1", 4: "mix-fast-v1", 5: DEFAULT_MODEL,
+                6: DEFAULT_MODEL, 7: DEFAULT_MODEL, 8: "mix-max-v1", 9: "mix-max-v1"}
 
 
 @lru_cache(maxsize=None)

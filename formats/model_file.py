@@ -3,6 +3,10 @@ of these bytes; archives name their model by it, and may embed the bytes themsel
 
 Kind 1, "context mix": the parameters of :class:`codec.predictors.context_mix.ContextMixSpec`.
 
+Kind 3, "mix": the parameters of :class:`codec.predictors.mix.MixSpec` (context, substitution
+tolerant and repeat models, mixers, SSE), optionally a network of the kind-2 layout as one more mixer
+input, and primed count-table entries.
+
 Kind 2, "neural mix": a context mix, plus the integer CNN+LSTM of ``spec/NEURAL.md`` as an extra mixer
 input, the mixer's initial weights, and primed count-table entries (statistics of the training set
 the adaptive models start from). Arrays are little-endian; their lengths follow from the shapes.
@@ -11,7 +15,7 @@ the adaptive models start from). Arrays are little-endian; their lengths follow 
 from __future__ import annotations
 
 from construct import (
-    Bytes, Const, ConstructError, GreedyBytes, Int8ul, Int16ul, Int32sl, Int32ul, PrefixedArray, Struct,
+    Bytes, Const, ConstructError, GreedyBytes, If, Int8ul, Int16ul, Int32sl, Int32ul, PrefixedArray, Struct,
     this,
 )
 
@@ -20,6 +24,7 @@ from formats.errors import CodecError
 MODEL_MAGIC = b"DNACMODL"
 KIND_CONTEXT_MIX = 1
 KIND_NEURAL_MIX = 2
+KIND_MIX = 3
 MAX_MODEL_BYTES = 64 << 20
 MIXER_NODES = 3
 
@@ -71,6 +76,40 @@ NeuralMixBody = Struct(
     "primed_counts" / Bytes(this.primed_count * 4),
 )
 
+TolerantEntry = Struct(
+    "model" / Int8ul,  # index of the context model whose table it reads
+    "window" / Int8ul,
+    "threshold" / Int8ul,
+)
+
+RepeatEntry = Struct(
+    "kmer" / Int8ul,
+    "index_bits" / Int8ul,
+    "history_bits" / Int8ul,
+    "slots" / Int8ul,
+    "window" / Int8ul,
+    "threshold" / Int8ul,
+    "ir" / Int8ul,
+)
+
+MixBody = Struct(
+    "mixer_rate" / Int32sl,
+    "weight_init" / Int32sl,
+    "final_rate" / Int32sl,
+    "competition" / Int8ul,
+    "competition_decay" / Int8ul,
+    "sse_order" / Int8ul,
+    "sse_rate" / Int8ul,
+    "models" / PrefixedArray(Int8ul, ContextModelEntry),
+    "tolerant" / PrefixedArray(Int8ul, TolerantEntry),
+    "repeats" / PrefixedArray(Int8ul, RepeatEntry),  # at most one
+    "has_net" / Int8ul,
+    "net" / If(this.has_net == 1, NeuralNetBody),
+    "primed_count" / Int32ul,
+    "primed_rows" / Bytes(this.primed_count * 4),
+    "primed_counts" / Bytes(this.primed_count * 4),
+)
+
 ModelFile = Struct(
     "magic" / Const(MODEL_MAGIC),
     "format_version" / Const(1, Int8ul),
@@ -78,7 +117,7 @@ ModelFile = Struct(
     "body" / GreedyBytes,
 )
 
-_BODIES = {KIND_CONTEXT_MIX: ContextMixBody, KIND_NEURAL_MIX: NeuralMixBody}
+_BODIES = {KIND_CONTEXT_MIX: ContextMixBody, KIND_NEURAL_MIX: NeuralMixBody, KIND_MIX: MixBody}
 
 
 def build_context_mix(learning_rate: int, weight_init: int, models: list[dict]) -> bytes:
@@ -93,6 +132,15 @@ def build_neural_mix(context_mix: dict, net: dict, mixer_init: bytes, primed_row
                                     primed_count=len(primed_rows) // 4, primed_rows=primed_rows,
                                     primed_counts=primed_counts))
     return ModelFile.build(dict(kind=KIND_NEURAL_MIX, body=body))
+
+
+def build_mix(fields: dict, net: dict | None, primed_rows: bytes = b"", primed_counts: bytes = b"") -> bytes:
+    """Kind-3 model bytes: ``fields`` holds the MixBody parameters and model lists; ``net`` the
+    network's shape fields and parameter bytes, or None."""
+    body = MixBody.build(dict(fields, has_net=int(net is not None), net=net,
+                              primed_count=len(primed_rows) // 4, primed_rows=primed_rows,
+                              primed_counts=primed_counts))
+    return ModelFile.build(dict(kind=KIND_MIX, body=body))
 
 
 def parse_model(data: bytes) -> tuple[int, object]:

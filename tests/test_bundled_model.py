@@ -25,7 +25,7 @@ def test_bundled_model_is_the_released_one():
     assert model.fingerprint.hex() == FINGERPRINT
     assert len(model.data) <= 5 << 20
     assert model.neural and len(model.parts.primed[0]) > 100_000
-    assert models.resolve(None, 6) is model and models.DEFAULT_MODEL == NAME
+    assert models.resolve(NAME, 6) is model
 
 
 def _frequencies(backend: str, lanes: int, steps: int = 400) -> np.ndarray:

@@ -14,7 +14,8 @@ from tests.conftest import shared_files
 def test_shared_file_roundtrip_cli_pipes(path) -> None:
     data = path.read_bytes()
     cmd = [sys.executable, "-m", "codec"]
-    archive = subprocess.run(cmd + ["-q", "-c"], input=data, capture_output=True, check=True).stdout
+    # -1: this test is about the CLI's pipes and framing; the API test covers the default level
+    archive = subprocess.run(cmd + ["-q", "-1", "-c"], input=data, capture_output=True, check=True).stdout
     assert archive[:5] == b"\x89DNAC"
     out = subprocess.run(cmd + ["-q", "-d", "-c", "-"], input=archive, capture_output=True, check=True)
     assert out.stdout == data

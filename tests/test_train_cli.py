@@ -76,3 +76,22 @@ def test_train_reports_bad_input(tmp_path, capsys):
     _genomes(fa)
     assert cli.main(["train", str(fa), "--out", str(tmp_path / "missing" / "m"), *TINY]) == 1
     assert "cannot write the model" in capsys.readouterr().err
+
+
+def test_train_a_mix_model_from_an_existing_network(trained, tmp_path):
+    """--base with a mix model gives a kind-3 model; --network-from reuses a trained network."""
+    from codec.predictors.mix import MixSpec
+
+    d, tiny, first = trained
+    out = tmp_path / "mix.dnacm"
+    args = ["train", str(d / "family.fa"), "--out", str(out), "--base", "mix-fast-v1",
+            "--network-from", str(tiny), "--holdout", "2", "-q", "--device", "cpu"]
+    assert cli.main(args) == 0
+    model = models.load_model_file(out)
+    assert isinstance(model.spec, MixSpec) and model.parts.net is not None
+    assert np.array_equal(model.parts.net.weights["out_w"], models.load_model_file(tiny).parts.net.weights["out_w"])
+    assert len(model.parts.primed[0]) > 0
+    data = first * 2
+    arc = codec.compress(data, model=str(out))
+    assert codec.decompress(arc, model=str(out)) == data
+    assert len(arc) < len(codec.compress(data, model="mix-fast-v1"))  # the primed tables help

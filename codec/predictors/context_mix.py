@@ -145,6 +145,9 @@ class ContextMixPredictor:
         rows = np.flatnonzero(self._table)
         return rows, self._table[rows]
 
+    def start_block(self, lane_lengths: np.ndarray) -> None:
+        """Nothing to do: context models address bases by context, not position."""
+
     def _index(self, ctx: np.ndarray, cols: np.ndarray | slice = slice(None)) -> np.ndarray:
         """Table row of context values ``ctx`` (shape (k, len(models[cols])))."""
         local = (ctx * self._hash_mult[cols]) >> self._hash_shift[cols]
@@ -203,41 +206,47 @@ class ContextMixPredictor:
         self._add_counts(np.concatenate(keys))
 
     def _add_counts(self, keys: np.ndarray) -> None:
-        """Add one count per key (row * 4 + symbol); then halve each touched row while its largest
-        count exceeds its model's limit. Sorting makes the result independent of lane order."""
-        keys = np.sort(keys)
-        first = np.empty(len(keys), dtype=bool)
-        first[0] = True
-        np.not_equal(keys[1:], keys[:-1], out=first[1:])
-        starts = np.flatnonzero(first)
-        reps = np.empty(len(starts), dtype=np.int32)
-        reps[:-1] = starts[1:] - starts[:-1]
-        reps[-1] = len(keys) - starts[-1]
-        ukeys = keys[starts]
-        urows = ukeys >> 2
-        new_row = np.empty(len(urows), dtype=bool)
-        new_row[0] = True
-        np.not_equal(urows[1:], urows[:-1], out=new_row[1:])
-        rank = np.cumsum(new_row) - 1
-        rows = urows[new_row]
-        counts = _unpack(self._table[rows])
-        counts.reshape(-1)[(rank << 2) | (ukeys & 3)] += reps.astype(np.uint16)
-        mx = np.maximum(np.maximum(counts[:, 0], counts[:, 1]), np.maximum(counts[:, 2], counts[:, 3]))
-        if self._same_limit is not None:
-            limit = self._same_limit
-        else:
-            limit = self._limit_by_model[np.searchsorted(self._offsets, rows, side="right") - 1]
-        over = np.flatnonzero(mx > limit)
-        if len(over):
-            # halve the whole row while its largest count exceeds the limit
-            shift = np.zeros(len(over), dtype=np.uint16)
-            mx = mx[over]
-            if self._same_limit is None:
-                limit = limit[over]
-            while (pending := (mx >> shift) > limit).any():
-                shift += pending
-            counts[over] >>= shift[:, None]
-        self._table[rows] = counts.astype(np.uint8).view(np.uint32).reshape(-1)
+        add_counts(self._table, keys, self._offsets, self._limit_by_model, self._same_limit)
+
+
+def add_counts(table: np.ndarray, keys: np.ndarray, offsets: np.ndarray, limit_by_model: np.ndarray,
+               same_limit: int | None) -> None:
+    """Add one count per key (row * 4 + symbol) to a flat table of packed 8-bit counts; then halve each
+    touched row while its largest count exceeds its model's limit (models start at ``offsets``).
+    Sorting makes the result independent of lane order."""
+    keys = np.sort(keys)
+    first = np.empty(len(keys), dtype=bool)
+    first[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    reps = np.empty(len(starts), dtype=np.int32)
+    reps[:-1] = starts[1:] - starts[:-1]
+    reps[-1] = len(keys) - starts[-1]
+    ukeys = keys[starts]
+    urows = ukeys >> 2
+    new_row = np.empty(len(urows), dtype=bool)
+    new_row[0] = True
+    np.not_equal(urows[1:], urows[:-1], out=new_row[1:])
+    rank = np.cumsum(new_row) - 1
+    rows = urows[new_row]
+    counts = _unpack(table[rows])
+    counts.reshape(-1)[(rank << 2) | (ukeys & 3)] += reps.astype(np.uint16)
+    mx = np.maximum(np.maximum(counts[:, 0], counts[:, 1]), np.maximum(counts[:, 2], counts[:, 3]))
+    if same_limit is not None:
+        limit = same_limit
+    else:
+        limit = limit_by_model[np.searchsorted(offsets, rows, side="right") - 1]
+    over = np.flatnonzero(mx > limit)
+    if len(over):
+        # halve the whole row while its largest count exceeds the limit
+        shift = np.zeros(len(over), dtype=np.uint16)
+        mx = mx[over]
+        if same_limit is None:
+            limit = limit[over]
+        while (pending := (mx >> shift) > limit).any():
+            shift += pending
+        counts[over] >>= shift[:, None]
+    table[rows] = counts.astype(np.uint8).view(np.uint32).reshape(-1)
 
 
 def _unpack(rows: np.ndarray, dtype: type = np.uint16) -> np.ndarray:

@@ -230,6 +230,26 @@ def neural_model_bytes() -> bytes:
                                     np.array([2, 40, 5000]), np.array([0x05000100, 7, 0x00FF0000], np.uint32))
 
 
+# A tiny mix (kind 3) model with every model class and the network above: small tables, so the
+# vectors exercise tolerant and repeat models (direct and inverted), competition and SSE quickly.
+MIX_MODEL_FILE = "mix-vectors-test-v1.model"
+
+
+def mix_model_bytes() -> bytes:
+    from codec.predictors.context_mix import ContextModelSpec
+    from codec.predictors.mix import MixSpec
+    from codec.predictors.repeat import RepeatSpec
+    from codec.predictors.tolerant import TolerantSpec
+
+    net = models.load_model_file(HERE / NEURAL_MODEL_FILE).parts.net
+    spec = MixSpec((ContextModelSpec(2, 0, 1, 255, True), ContextModelSpec(8, 0, 2, 60, True),
+                    ContextModelSpec(12, 16, 16, 255, True), ContextModelSpec(16, 16, 32, 30, False)),
+                   (TolerantSpec(2, 12, 5), TolerantSpec(3, 16, 8)), RepeatSpec(8, 12, 14, 2, 12, 6, True),
+                   mixer_rate=700, weight_init=15000, competition=True, competition_decay=3,
+                   final_rate=300, sse_order=1, sse_rate=5)
+    return models.encode_mix(spec, net)
+
+
 # -- vector definitions -----------------------------------------------------------------------
 DEFAULTS = dict(level=6, model="cm-v1", block_size=DEFAULT_BLOCK_SIZE, lanes=engine.DEFAULT_LANES,
                 min_lane_bases=MIN_LANE_BASES, embed_model=False)
@@ -270,7 +290,8 @@ INPUTS = {
     "mixed_blocks.fa": input_mixed_blocks,
     "concat.fa": lambda: input_concat_a() + input_concat_b(),
 }
-EXTRA_FILES = {CUSTOM_MODEL_FILE: custom_model_bytes, NEURAL_MODEL_FILE: neural_model_bytes}
+EXTRA_FILES = {CUSTOM_MODEL_FILE: custom_model_bytes, NEURAL_MODEL_FILE: neural_model_bytes,
+               MIX_MODEL_FILE: mix_model_bytes}
 
 VECTORS = [
     Vector("plain", "plain single-record FASTA, 60-column lines", "plain.fa", [(-1, opts())], True),
@@ -306,6 +327,13 @@ VECTORS = [
            "genome.fa", [(-1, opts(model=CUSTOM_MODEL_FILE))], True, decode_model_file=CUSTOM_MODEL_FILE),
     Vector("embedded_neural", f"embed_model=True with a small neural-mix model ({NEURAL_MODEL_FILE})",
            "genome.fa", [(-1, opts(model=NEURAL_MODEL_FILE, embed_model=True))], True),
+    Vector("embedded_mix", f"embed_model=True with a small mix model ({MIX_MODEL_FILE}): context, "
+           "tolerant, repeat and neural inputs, competition, SSE", "genome.fa",
+           [(-1, opts(model=MIX_MODEL_FILE, embed_model=True))], True),
+    Vector("multiblock_mix", f"{MIX_MODEL_FILE} embedded, block_size=256, lanes=8, min_lane_bases=16: "
+           "repeat positions continue across blocks", "genome.fa",
+           [(-1, opts(model=MIX_MODEL_FILE, embed_model=True, block_size=256, lanes=8, min_lane_bases=16))],
+           True),
     Vector("concat", "two concatenated members (cm-v1 at level 6, then cm-fast-v1 at level 2)",
            "concat.fa", [(len(input_concat_a()), opts()), (-1, opts(level=2, model="cm-fast-v1"))], True),
 ]

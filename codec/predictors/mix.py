@@ -1,0 +1,156 @@
+"""The mix predictor: context, tolerant, repeat and (optionally) neural models, mixed by logistic
+mixers, refined by an SSE stage.
+
+Per step and lane every model gives three stretched node probabilities (``context_mix`` explains the
+node split). A per-lane mixer combines them. With ``competition``, a second mixer whose weight sets
+are shared by all lanes is selected by Jarvis's competitive prediction (the class of the model that
+has been predicting best) and the repeat models' state, and a small per-lane final mixer combines
+the two. An APM keyed by the node and the last ``sse_order`` bases refines the result, and
+:func:`context_mix.node_frequencies` turns it into exact integer frequencies. Everything is integer
+arithmetic with specified rounding, so encoder and decoder agree bit for bit (``spec/MIX.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from codec.predictors.context_mix import ContextModelSpec, MixerInput, node_frequencies
+from codec.predictors.context_models import ContextModels
+from codec.predictors.mixer import Competition, Mixer
+from codec.predictors.repeat import RepeatModels, RepeatSpec
+from codec.predictors.sse import APM
+from codec.predictors.tolerant import TolerantModels, TolerantSpec
+
+BIAS = 256
+# competition classes of the inputs
+CLASS_SHORT, CLASS_MEDIUM, CLASS_LONG, CLASS_TOLERANT, CLASS_REPEAT, CLASS_NEURAL = range(6)
+N_CLASSES = 6
+REPEAT_STATES = 4  # none, a young candidate (run <= 4), established (<= 12), a long run
+
+
+@dataclass(frozen=True)
+class MixSpec:
+    """Every parameter of a mix predictor; stored in the model file and fingerprinted."""
+
+    context: tuple[ContextModelSpec, ...]
+    tolerant: tuple[TolerantSpec, ...] = ()
+    repeat: RepeatSpec | None = None
+    mixer_rate: int = 512  # mixer step: w += (stretch * err * rate) >> 24
+    weight_init: int = 16000  # initial weight of every model input (16.16)
+    competition: bool = True  # add the shared, competitively selected mixer and the final mixer
+    competition_decay: int = 4  # a model's score loses 1/2**decay per step
+    final_rate: int = 256
+    sse_order: int = 2  # 0: no SSE stage
+    sse_rate: int = 6
+
+    def table_offsets(self) -> np.ndarray:
+        """int64[models + 1]: first row of each context model in the flat count table, then the total."""
+        return np.concatenate([[0], np.cumsum([m.rows() for m in self.context])]).astype(np.int64)
+
+    def memory_bytes(self) -> int:
+        """Bytes of tables this predictor allocates (per-lane state excluded)."""
+        tables = int(self.table_offsets()[-1]) * 4
+        return tables + (self.repeat.memory_bytes() if self.repeat else 0)
+
+
+def _class_of(m: ContextModelSpec) -> int:
+    return CLASS_SHORT if m.order <= 8 else CLASS_MEDIUM if m.order <= 14 else CLASS_LONG
+
+
+class MixPredictor:
+    """Implements :class:`codec.predictors.Predictor` for a :class:`MixSpec`. ``extra`` inputs (the
+    neural predictor) join the mixers after the models; ``primed`` = (rows, packed counts) sets count
+    table entries before the first base."""
+
+    def __init__(self, spec: MixSpec, lanes: int, extra: Sequence[MixerInput] = (),
+                 primed: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        self.spec = spec
+        self.lanes = lanes
+        self._cm = ContextModels(spec.context, lanes, primed)
+        self._tol = TolerantModels(spec.tolerant, self._cm, lanes)
+        self._rep = RepeatModels(spec.repeat, lanes) if spec.repeat else None
+        self._extra = tuple(extra)
+        classes = [_class_of(m) for m in spec.context] + [CLASS_TOLERANT] * self._tol.inputs
+        if self._rep:
+            classes += [CLASS_REPEAT] * self._rep.inputs
+        classes += [CLASS_NEURAL] * len(self._extra)
+        self._n_models = n = len(classes)
+        init = np.full(n + 1, spec.weight_init, dtype=np.int64)
+        init[-1] = 0  # the bias input
+        self._lane_mixer = Mixer(n + 1, 1, spec.mixer_rate, init, lanes)
+        self._competition = None
+        if spec.competition:
+            self._competition = Competition(np.array(classes), lanes, spec.competition_decay)
+            self._shared_mixer = Mixer(n + 1, N_CLASSES * REPEAT_STATES, spec.mixer_rate, init)
+            self._final = Mixer(3, 1, spec.final_rate, np.array([1 << 15, 1 << 15, 0]), lanes)
+        self._sse = APM(3 << (2 * spec.sse_order), spec.sse_rate) if spec.sse_order else None
+        self._sse_mask = np.uint64((1 << (2 * spec.sse_order)) - 1)
+        self._node = np.arange(3, dtype=np.int64) << (2 * spec.sse_order)
+
+    def table_entries(self) -> tuple[np.ndarray, np.ndarray]:
+        """(non-empty count-table rows, packed counts): the statistics a trained model ships."""
+        return self._cm.table_entries()
+
+    def start_block(self, lane_lengths: np.ndarray) -> None:
+        """A block of contiguous lanes with these lengths begins (the repeat models' positions)."""
+        if self._rep:
+            self._rep.start_block(lane_lengths)
+
+    def predict(self, k: int) -> np.ndarray:
+        st = np.empty((k, 3, self._n_models + 1), dtype=np.int64)
+        a = self._cm.inputs
+        st[..., :a] = self._cm.stretches(k)
+        if self._tol.inputs:
+            st[..., a:a + self._tol.inputs] = self._tol.stretches(k)
+            a += self._tol.inputs
+        if self._rep:
+            st[..., a:a + self._rep.inputs] = self._rep.stretches(k)
+            a += self._rep.inputs
+        for source in self._extra:
+            st[..., a] = source.stretches(k)
+            a += 1
+        st[..., a] = BIAS
+        self._st = st
+        zero = np.zeros(k, dtype=np.int64)
+        p = self._lane_mixer.mix(st, zero)
+        if self._competition is not None:
+            run = self._rep.best_run(k) if self._rep else zero
+            rep_state = (run > 0).astype(np.int64) + (run > 4) + (run > 12)
+            self._shared_mixer.mix(st, self._competition.winner(k) * REPEAT_STATES + rep_state)
+            st2 = np.empty((k, 3, 3), dtype=np.int64)
+            st2[..., 0] = self._lane_mixer.dot
+            st2[..., 1] = self._shared_mixer.dot
+            st2[..., 2] = BIAS
+            p = self._final.mix(st2, zero)
+        if self._sse is not None:
+            ctx = (self._cm.hist[:k] & self._sse_mask).astype(np.int64)[:, None] + self._node
+            p = self._sse.refine(p, ctx)
+        return node_frequencies(p)
+
+    def update(self, symbols: np.ndarray) -> None:
+        s = symbols.astype(np.int64)
+        k = len(s)
+        hi = s >> 1
+        bits = np.empty((k, 3), dtype=np.int64)
+        bits[:, 0] = hi
+        bits[:, 1] = bits[:, 2] = s & 1
+        on_path = np.zeros((k, 3), dtype=bool)
+        on_path[:, 0] = True
+        on_path[np.arange(k), 1 + hi] = True
+        self._lane_mixer.update(bits, on_path)
+        if self._competition is not None:
+            self._shared_mixer.update(bits, on_path)
+            self._final.update(bits, on_path)
+            self._competition.update(self._st[..., :self._n_models], bits, on_path)
+        if self._sse is not None:
+            self._sse.update(bits, on_path)
+        self._cm.update(s)
+        if self._tol.inputs:
+            self._tol.update(s, self._cm.hist)
+        if self._rep:
+            self._rep.update(s)
+        for source in self._extra:
+            source.update(symbols)

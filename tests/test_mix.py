@@ -1,0 +1,240 @@
+"""The mix predictor (spec/MIX.md): each model class does its job, the kind-3 model file validates
+every field, shared state is independent of lane order, and the bundled mix models' arithmetic is
+pinned."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from codec import models
+from codec.constants import FREQ_TOTAL, LEVEL_LANE_BASES
+from codec.engine import DEFAULT_LEVEL, Compressor, Decompressor
+from codec.predictors import encode_block, small_matrix_threads
+from codec.predictors.context_mix import ContextModelSpec
+from codec.predictors.mix import MixPredictor, MixSpec
+from codec.predictors.mixer import cost_table
+from codec.predictors.repeat import RepeatSpec
+from codec.predictors.sse import APM
+from codec.predictors.tolerant import TolerantSpec
+from formats import model_file
+from formats.errors import CodecError
+from tests.test_neural import bases
+
+VECTORS = Path(__file__).resolve().parent.parent / "spec" / "vectors"
+MIX_TEST_MODEL = VECTORS / "mix-vectors-test-v1.model"
+SHORT = (ContextModelSpec(1, 0, 1, 255, True), ContextModelSpec(3, 0, 1, 255, True))
+REPEAT = RepeatSpec(12, 16, 18, 2, 16, 8, True)
+
+
+def _bits(spec: MixSpec, seq: np.ndarray, lanes: int = 1) -> np.ndarray:
+    """Code length (bits) of every base of ``seq`` split into ``lanes`` contiguous lanes."""
+    steps = seq.reshape(lanes, -1).T
+    pred = MixPredictor(spec, lanes)
+    pred.start_block(np.full(lanes, steps.shape[0]))
+    with small_matrix_threads():
+        freq, _ = encode_block(pred, steps, np.full(steps.shape[0], lanes))
+    return -np.log2(freq.T.reshape(-1) / FREQ_TOTAL)
+
+
+def _revcomp(seq: np.ndarray) -> np.ndarray:
+    return (3 - seq)[::-1]
+
+
+@pytest.mark.parametrize("inverted", [False, True])
+def test_repeat_models_follow_direct_and_inverted_copies(inverted: bool) -> None:
+    x = bases(3000, seed=5)
+    copy = _revcomp(x) if inverted else x
+    seq = np.concatenate([x, copy])
+    with_rep = _bits(MixSpec(SHORT, repeat=REPEAT), seq)[3100:].mean()
+    without = _bits(MixSpec(SHORT), seq)[3100:].mean()
+    no_ir = _bits(MixSpec(SHORT, repeat=dataclasses.replace(REPEAT, ir=False)), seq)[3100:].mean()
+    assert without > 1.8 and with_rep < 0.1
+    if inverted:
+        assert no_ir > 1.8  # only the inverted candidates find a reverse-complement copy
+    else:
+        assert no_ir < 0.1
+
+
+def test_tolerant_model_rides_over_substitutions() -> None:
+    x = bases(4000, seed=6)
+    mutated = x.copy()
+    mutated[50::40] = (mutated[50::40] + 1) % 4  # a substitution every 40 bases
+    seq = np.concatenate([x, mutated])
+    cms = (ContextModelSpec(2, 0, 1, 255, False), ContextModelSpec(16, 20, 16, 255, False))
+    plain = _bits(MixSpec(cms), seq)[4000:].sum()
+    tolerant = _bits(MixSpec(cms, (TolerantSpec(1, 16, 8),)), seq)[4000:].sum()
+    # without the STCM the order-16 context is lost for 16 bases after every substitution
+    assert tolerant < 0.6 * plain
+
+
+def test_sse_and_competition_run_and_learn() -> None:
+    x = bases(6000, seed=7)
+    seq = np.concatenate([x, x])
+    full = MixSpec(SHORT, repeat=REPEAT, sse_order=2, competition=True)
+    bare = dataclasses.replace(full, sse_order=0, competition=False)
+    assert _bits(full, seq, 4).sum() < _bits(bare, seq, 4).sum()
+
+
+def test_apm_starts_as_the_identity() -> None:
+    apm = APM(3, 6)
+    p = np.array([[1, 100, 32768], [40000, 65000, 65535]], dtype=np.int64)
+    out = apm.refine(p, np.zeros_like(p))
+    assert np.all(np.abs(out - p) <= np.maximum(p, 65536 - p) // 50 + 2)
+
+
+def test_cost_table_is_pinned() -> None:
+    t = cost_table()
+    assert t[3072] == 256 and t[0] == 4096 and t[-1] == 0  # p = 1/2 costs one bit
+    assert hashlib.sha256(t.astype("<i8").tobytes()).hexdigest()[:16] == COST_TABLE_SHA
+
+
+COST_TABLE_SHA = "1e5e1e1526aa38dc"
+
+
+def test_shared_state_does_not_depend_on_lane_order() -> None:
+    """Lanes that hit the same shared entries in one step (count rows, mixer sets, APM cells, the
+    repeat index) give one defined result: the same lanes in reverse order code the same bits."""
+    seq = np.tile(bases(64, seed=8), 64)  # 16 identical lanes of 256 bases
+    spec = MixSpec(SHORT, (TolerantSpec(1, 16, 8),), REPEAT, sse_order=2)
+    forward = _bits(spec, seq, 16).reshape(16, -1)
+    lanes = seq.reshape(16, -1)[::-1].reshape(-1)
+    backward = _bits(spec, lanes, 16).reshape(16, -1)[::-1]
+    # identical lane contents: every lane's cost must match lane-for-lane, whatever the order
+    assert np.array_equal(forward[0], forward[-1])
+    assert np.array_equal(forward, backward)
+
+
+def test_mix_model_file_round_trip() -> None:
+    spec = MixSpec(SHORT, (TolerantSpec(1, 16, 8),), REPEAT, mixer_rate=300, weight_init=12000,
+                   competition=False, competition_decay=5, final_rate=100, sse_order=3, sse_rate=4)
+    data = models.encode_mix(spec)
+    assert model_file.parse_model(data)[0] == model_file.KIND_MIX
+    parts = models.Model("x", data).parts
+    assert parts.spec == spec and parts.net is None
+
+
+def _mix_body(**changes) -> bytes:
+    spec = MixSpec(SHORT, (TolerantSpec(1, 16, 8),), REPEAT)
+    kind, body = model_file.parse_model(models.encode_mix(spec))
+    fields = {k: v for k, v in body.items() if not k.startswith("_")}
+    for key, value in changes.items():
+        if "." in key:
+            outer, idx, inner = key.split(".")
+            fields[outer][int(idx)][inner] = value
+        else:
+            fields[key] = value
+    return model_file.ModelFile.build(dict(kind=kind, body=model_file.MixBody.build(fields)))
+
+
+@pytest.mark.parametrize("change", [
+    {"mixer_rate": 0}, {"final_rate": 1 << 20}, {"weight_init": 1 << 30}, {"competition": 2},
+    {"competition_decay": 0}, {"sse_order": 9}, {"sse_rate": 40}, {"has_net": 2},
+    {"tolerant.0.model": 7}, {"tolerant.0.window": 40}, {"tolerant.0.threshold": 16},
+    {"repeats.0.kmer": 0}, {"repeats.0.kmer": 33}, {"repeats.0.index_bits": 29},
+    {"repeats.0.history_bits": 40}, {"repeats.0.slots": 0}, {"repeats.0.threshold": 16},
+    {"repeats.0.ir": 3}, {"models.0.order": 0}, {"models.1.hash_bits": 27},
+])
+def test_mix_model_file_rejects_out_of_range_fields(change: dict) -> None:
+    with pytest.raises(CodecError, match="model"):
+        models.Model("bad", _mix_body(**change)).parts
+
+
+def test_mix_model_file_rejects_two_repeat_sets_and_huge_tables() -> None:
+    kind, body = model_file.parse_model(models.encode_mix(MixSpec(SHORT, repeat=REPEAT)))
+    fields = {k: v for k, v in body.items() if not k.startswith("_")}
+    fields["repeats"] = [fields["repeats"][0]] * 2
+    two = model_file.ModelFile.build(dict(kind=kind, body=model_file.MixBody.build(fields)))
+    with pytest.raises(CodecError, match="repeat"):
+        models.Model("bad", two).parts
+    huge = MixSpec(tuple(ContextModelSpec(20 + i, 26, 16, 255, True) for i in range(9)))
+    with pytest.raises(CodecError, match="bytes of tables"):
+        models.encode_mix(huge)
+
+
+def test_levels_declare_bounded_memory() -> None:
+    for level in range(1, 10):
+        need = models.resolve(None, level).memory_bytes()
+        assert need <= 2 << 30
+        if level <= 6:
+            assert need <= 1 << 30
+    assert LEVEL_LANE_BASES[9] >= LEVEL_LANE_BASES[6]
+
+
+def _small_model() -> models.Model:
+    return models.load_model_file(MIX_TEST_MODEL)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.binary(max_size=4000).map(lambda b: bytes(b"ACGTacgtN\n>"[x % 11] for x in b)),
+       st.integers(64, 1024), st.integers(1, 8))
+def test_mix_round_trip_any_blocks_and_lanes(data: bytes, block_size: int, lanes: int) -> None:
+    model = _small_model()
+    c = Compressor(6, model, block_size=block_size, lanes=lanes, min_lane_bases=8)
+    archive = c.compress(data) + c.flush()
+    assert Decompressor(model).decompress(archive) == data
+
+
+def test_mix_with_network_is_identical_on_numpy_and_torch() -> None:
+    pytest.importorskip("torch")
+    model = _small_model()
+    assert model.neural
+    data = (VECTORS / "genome.fa").read_bytes()
+    archives = []
+    for backend in ("numpy", "torch"):
+        c = Compressor(6, model, lanes=8, min_lane_bases=64, backend=backend)
+        archives.append(c.compress(data) + c.flush())
+    assert archives[0] == archives[1]
+    assert Decompressor(model, backend="torch").decompress(archives[0]) == data
+
+
+GOLDEN_MIX_FREQUENCIES = {"mix-v1": "7cf3080099aef04d", "mix-max-v1": "c780934f0c28d649"}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_MIX_FREQUENCIES))
+def test_bundled_mix_golden_frequencies(name: str) -> None:
+    seq = np.concatenate([bases(1500, seed=9), _revcomp(bases(1500, seed=9))]).reshape(4, -1).T.copy()
+    pred = models.BUNDLED[name].predictor(4)
+    pred.start_block(np.full(4, seq.shape[0]))
+    with small_matrix_threads():
+        freq, _ = encode_block(pred, seq, np.full(seq.shape[0], 4))
+    digest = hashlib.sha256(freq.astype("<u4").tobytes()).hexdigest()[:16]
+    assert digest == GOLDEN_MIX_FREQUENCIES[name]
+
+
+def test_default_level_uses_every_model_class() -> None:
+    spec = models.resolve(None, DEFAULT_LEVEL).spec
+    assert isinstance(spec, MixSpec) and spec.tolerant and spec.repeat and spec.repeat.ir
+    assert spec.competition and spec.sse_order
+
+
+def test_level_model_switches_to_the_primed_one_only_for_training_like_input(require_shared) -> None:
+    from tests.conftest import SHARED_DATA
+
+    mito = (SHARED_DATA / "mito" / "deepdna_valid_200.fasta").read_bytes()[:200_000]
+    phage = (SHARED_DATA / "genomes" / "phage_lambda.fasta").read_bytes()
+    assert _archive_model(mito) == "mix-mito-v1"
+    assert _archive_model(mito, level=9) == "mix-max-mito-v1"
+    assert _archive_model(phage) == "mix-v1"
+    assert _archive_model(mito, model="mix-v1") == "mix-v1"  # an explicit model is never switched
+
+
+def test_small_or_foreign_input_keeps_the_level_model() -> None:
+    assert _archive_model((VECTORS / "genome.fa").read_bytes()) == "mix-v1"
+    assert _archive_model(b">x\nACGT\n") == "mix-v1"
+
+
+def _archive_model(data: bytes, **options) -> str:
+    import io
+
+    from codec.engine import inspect
+
+    c = Compressor(min_lane_bases=1024, **options)
+    archive = c.compress(data) + c.flush()
+    assert Decompressor().decompress(archive) == data
+    return inspect(io.BytesIO(archive))["model"]["name"]
