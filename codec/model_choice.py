@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from codec import models
-from codec.predictors.context_mix import HASH_MULT
+from codec.predictors.context_models import table_rows
 
 SAMPLE_BASES = 20_000
 MIN_SAMPLE_BASES = 2_000
@@ -28,15 +28,14 @@ def primed_hit_rate(model: models.Model, bases: np.ndarray) -> float:
     spec = parts.spec
     context = spec.context
     m = max(range(len(context)), key=lambda i: context[i].order)
-    order, bits = context[m].order, context[m].hash_bits
+    order = context[m].order
     if len(bases) <= order or parts.primed is None or not len(parts.primed[0]):
         return 0.0
     b = bases.astype(np.uint64)
     ctx = np.zeros(len(bases) - order + 1, dtype=np.uint64)
     for i in range(order):  # ctx[j] = bases j .. j+order-1, the newest in the low bits
         ctx = (ctx << np.uint64(2)) | b[i:len(bases) - order + 1 + i]
-    local = (ctx * np.uint64(HASH_MULT)) >> np.uint64(64 - bits) if bits else ctx
-    rows = local.astype(np.int64) + int(spec.table_offsets()[m])
+    rows = table_rows(context[m], int(spec.table_offsets()[m]), ctx)
     primed = parts.primed[0]
     at = np.minimum(np.searchsorted(primed, rows), len(primed) - 1)
     return float(np.mean(primed[at] == rows))

@@ -16,14 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from codec.predictors.context_mix import (
-    MAX_COUNT,
-    MAX_DIRECT_ORDER,
-    MAX_ORDER,
-    ContextMixPredictor,
-    ContextMixSpec,
-    ContextModelSpec,
-)
+from codec.predictors.context_mix import ContextMixPredictor, ContextMixSpec
+from codec.predictors.context_models import MAX_COUNT, MAX_DIRECT_ORDER, MAX_ORDER, ContextModelSpec
 from codec.predictors.mix import MixPredictor, MixSpec
 from codec.predictors.neural import PARAMETERS, NeuralMixerInput, NeuralNet
 from codec.predictors.repeat import MAX_KMER, RepeatSpec

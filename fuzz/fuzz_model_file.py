@@ -29,7 +29,8 @@ import _common  # noqa: E402  (import paths, instrumentation when fuzzing, ather
 
 with _common.instrumented(__name__):
     from codec import models
-    from codec.predictors.context_mix import MAX_COUNT, MAX_DIRECT_ORDER, MAX_ORDER, ContextMixSpec
+    from codec.predictors.context_mix import ContextMixSpec
+    from codec.predictors.context_models import MAX_COUNT, MAX_DIRECT_ORDER, MAX_ORDER
     from codec.predictors.neural import PARAMETERS
     from formats.errors import CodecError
 

@@ -25,7 +25,8 @@ for p in (str(ROOT), str(FUZZ)):
 import codec  # noqa: E402
 from codec import models  # noqa: E402
 from codec.engine import Compressor  # noqa: E402
-from codec.predictors.context_mix import ContextMixSpec, ContextModelSpec  # noqa: E402
+from codec.predictors.context_mix import ContextMixSpec  # noqa: E402
+from codec.predictors.context_models import ContextModelSpec  # noqa: E402
 from codec.predictors.neural import PARAMETERS, NeuralNet  # noqa: E402
 from formats import fasta_layout  # noqa: E402
 

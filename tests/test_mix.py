@@ -16,7 +16,7 @@ from codec import models
 from codec.constants import FREQ_TOTAL, LEVEL_LANE_BASES
 from codec.engine import DEFAULT_LEVEL, Compressor, Decompressor
 from codec.predictors import encode_block, small_matrix_threads
-from codec.predictors.context_mix import ContextModelSpec
+from codec.predictors.context_models import ContextModelSpec
 from codec.predictors.mix import MixPredictor, MixSpec
 from codec.predictors.mixer import cost_table
 from codec.predictors.repeat import RepeatSpec

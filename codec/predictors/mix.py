@@ -17,14 +17,13 @@ from typing import Sequence
 
 import numpy as np
 
-from codec.predictors.context_mix import ContextModelSpec, MixerInput, node_frequencies
-from codec.predictors.context_models import ContextModels
+from codec.predictors.context_mix import BIAS, MixerInput, node_bits, node_frequencies
+from codec.predictors.context_models import ContextModels, ContextModelSpec
 from codec.predictors.mixer import Competition, Mixer
 from codec.predictors.repeat import RepeatModels, RepeatSpec
 from codec.predictors.sse import APM
 from codec.predictors.tolerant import TolerantModels, TolerantSpec
 
-BIAS = 256
 # competition classes of the inputs
 CLASS_SHORT, CLASS_MEDIUM, CLASS_LONG, CLASS_TOLERANT, CLASS_REPEAT, CLASS_NEURAL = range(6)
 N_CLASSES = 6
@@ -132,14 +131,7 @@ class MixPredictor:
 
     def update(self, symbols: np.ndarray) -> None:
         s = symbols.astype(np.int64)
-        k = len(s)
-        hi = s >> 1
-        bits = np.empty((k, 3), dtype=np.int64)
-        bits[:, 0] = hi
-        bits[:, 1] = bits[:, 2] = s & 1
-        on_path = np.zeros((k, 3), dtype=bool)
-        on_path[:, 0] = True
-        on_path[np.arange(k), 1 + hi] = True
+        bits, on_path = node_bits(s)
         self._lane_mixer.update(bits, on_path)
         if self._competition is not None:
             self._shared_mixer.update(bits, on_path)

@@ -61,9 +61,12 @@ class Mixer:
     def mix(self, st: np.ndarray, ctx: np.ndarray) -> np.ndarray:
         """(k, 3, inputs) stretches, (k,) set per lane -> (k, 3) probabilities P(bit = 1)."""
         if self.per_lane:
-            ctx = np.arange(len(ctx)) * self.sets + ctx
-        self._st, self._ctx = st, ctx
-        self.dot = dot = np.einsum("kjm,kjm->kj", self.w[ctx], st) >> 16
+            # lane j's sets are rows j * sets ...; one set per lane is a plain slice (no copy)
+            rows = slice(0, len(ctx)) if self.sets == 1 else np.arange(len(ctx)) * self.sets + ctx
+        else:
+            rows = ctx
+        self._st, self._ctx = st, rows
+        self.dot = dot = np.einsum("kjm,kjm->kj", self.w[rows], st) >> 16
         np.minimum(dot, STRETCH_LIMIT, out=dot)
         np.maximum(dot, -STRETCH_LIMIT, out=dot)
         self.p = self._squash[dot + STRETCH_LIMIT]

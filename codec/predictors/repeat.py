@@ -26,7 +26,7 @@ import numpy as np
 from codec import allocator
 from codec.constants import PROB_BITS
 from codec.fixedpoint import stretch_table
-from codec.predictors.context_mix import HASH_MULT
+from codec.predictors.context_models import HASH_MULT
 
 MAX_KMER = 32  # a lane's history holds 32 bases
 _RUN_CAP = 15

@@ -16,7 +16,6 @@ from typing import Sequence
 
 import numpy as np
 
-from codec.predictors.context_mix import _unpack
 from codec.predictors.context_models import ContextModels
 
 MAX_WINDOW = 32  # miss history bits
@@ -51,7 +50,7 @@ class TolerantModels:
     def stretches(self, k: int) -> np.ndarray:
         """(k, 3, STCMs) inputs; remembers each STCM's predicted symbol for :meth:`update`."""
         rows = self._bank.index(self.hist[:k] & self._mask, self._cols)
-        counts = _unpack(self._bank.table[rows], np.int32)  # (k, n, 4)
+        counts = self._bank.counts(rows)  # (k, n, 4)
         self._pred = counts.argmax(axis=2)
         self._seen = counts.max(axis=2) > 0
         return self._bank.node_stretches(counts, self._st_offset)

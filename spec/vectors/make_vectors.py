@@ -236,7 +236,7 @@ MIX_MODEL_FILE = "mix-vectors-test-v1.model"
 
 
 def mix_model_bytes() -> bytes:
-    from codec.predictors.context_mix import ContextModelSpec
+    from codec.predictors.context_models import ContextModelSpec
     from codec.predictors.mix import MixSpec
     from codec.predictors.repeat import RepeatSpec
     from codec.predictors.tolerant import TolerantSpec
