@@ -31,6 +31,7 @@ with _common.instrumented(__name__):
     from codec import models
     from codec.predictors.context_mix import ContextMixSpec
     from codec.predictors.context_models import MAX_COUNT, MAX_DIRECT_ORDER, MAX_ORDER
+    from codec.predictors.mix import MixSpec
     from codec.predictors.neural import PARAMETERS
     from formats.errors import CodecError
 
@@ -47,26 +48,53 @@ def _model_path() -> str:
     return os.path.join(_tmpdir, "fuzzed.model")
 
 
-def check_parts(parts: models.ModelParts, data: bytes) -> None:
-    spec = parts.spec
-    assert isinstance(spec, ContextMixSpec), type(spec)
-    assert 1 <= len(spec.models) <= models.MAX_MODELS
-    assert 0 < spec.learning_rate <= 1 << 16 and abs(spec.weight_init) <= 1 << 24
-    for m in spec.models:
+def _check_context_models(context) -> None:
+    assert 1 <= len(context) <= models.MAX_MODELS
+    for m in context:
         if m.hash_bits == 0:
             assert 1 <= m.order <= MAX_DIRECT_ORDER, m
         else:
             assert 8 <= m.hash_bits <= models.MAX_HASH_BITS and 1 <= m.order <= MAX_ORDER, m
         assert 1 <= m.alpha_inv <= 256 and 1 <= m.limit <= MAX_COUNT and isinstance(m.ir, bool), m
+
+
+def _check_net(net) -> None:
+    dims = (net.window, net.filters, net.pool, net.hidden, net.dense)
+    for name, (dtype, shape_fn) in PARAMETERS.items():
+        w = net.weights[name]
+        assert w.dtype == dtype and w.shape == shape_fn(*dims), name
+
+
+def _check_mix(parts: models.ModelParts, data: bytes) -> None:
+    spec = parts.spec
+    _check_context_models(spec.context)
+    assert len(spec.tolerant) <= models.MAX_TOLERANT
+    assert all(t.model < len(spec.context) and t.threshold < t.window <= 32 for t in spec.tolerant)
+    r = spec.repeat
+    assert r is None or (1 <= r.kmer <= 32 and 1 <= r.slots <= models.MAX_REPEAT_SLOTS
+                         and r.threshold < r.window <= 32), r
+    assert spec.memory_bytes() <= models.MAX_TABLE_BYTES
+    if parts.net is not None:
+        _check_net(parts.net)
+    rows, counts = parts.primed
+    assert len(rows) == len(counts) and (not len(rows) or rows[-1] < spec.table_offsets()[-1])
+    assert models.encode_mix(spec, parts.net, parts.primed) == data, "accepted model bytes are not canonical"
+
+
+def check_parts(parts: models.ModelParts, data: bytes) -> None:
+    spec = parts.spec
+    if isinstance(spec, MixSpec):
+        _check_mix(parts, data)
+        return
+    assert isinstance(spec, ContextMixSpec), type(spec)
+    _check_context_models(spec.models)
+    assert 0 < spec.learning_rate <= 1 << 16 and abs(spec.weight_init) <= 1 << 24
     assert spec.memory_bytes() <= models.MAX_TABLE_BYTES
     if parts.net is None:
         encoded = models.encode_context_mix(spec)
     else:
         net = parts.net
-        dims = (net.window, net.filters, net.pool, net.hidden, net.dense)
-        for name, (dtype, shape_fn) in PARAMETERS.items():
-            w = net.weights[name]
-            assert w.dtype == dtype and w.shape == shape_fn(*dims), name
+        _check_net(net)
         rows, counts = parts.primed
         assert len(rows) == len(counts) and (not len(rows) or 0 <= rows[0] and rows[-1] < sum(
             m.rows() for m in spec.models))

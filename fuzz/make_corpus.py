@@ -27,6 +27,9 @@ from codec import models  # noqa: E402
 from codec.engine import Compressor  # noqa: E402
 from codec.predictors.context_mix import ContextMixSpec  # noqa: E402
 from codec.predictors.context_models import ContextModelSpec  # noqa: E402
+from codec.predictors.mix import MixSpec  # noqa: E402
+from codec.predictors.repeat import RepeatSpec  # noqa: E402
+from codec.predictors.tolerant import TolerantSpec  # noqa: E402
 from codec.predictors.neural import PARAMETERS, NeuralNet  # noqa: E402
 from formats import fasta_layout  # noqa: E402
 
@@ -82,7 +85,7 @@ def archives(raw: dict[str, bytes]) -> dict[str, bytes]:
     out["multi_block_tiny_lanes.arc"] = _member(raw["iupac"] + raw["plain"], block_size=48, min_lane_bases=1, lanes=7)
     out["level6.arc"] = codec.compress(raw["multi"], level=6)
     out["embedded_model.arc"] = _member(raw["plain"], embed_model=True)
-    out["embedded_model_cm_v1.arc"] = _member(raw["crlf"], level=6, embed_model=True)
+    out["embedded_model_level6.arc"] = _member(raw["crlf"], level=6, embed_model=True)
     out["two_members.arc"] = codec.compress(raw["plain"], level=1) + codec.compress(raw["iupac"], level=1)
     out["stored_then_coded.arc"] = _member(raw["binary"][:64] + raw["plain"], block_size=64, min_lane_bases=8)
     for name, blob in out.items():
@@ -133,6 +136,12 @@ def model_files() -> dict[str, bytes]:
     out["neural_mix.model"] = models.encode_neural_mix(
         small, NeuralNet.from_weights(dims, weights), np.full((3, 3), 9000), np.array([0, 3]),
         np.array([0x01000000, 0x00020001], dtype=np.uint32))
+    # kind 3: every model class, the same tiny network, primed rows
+    mix = MixSpec(small.models + (ContextModelSpec(8, 12, 16, 30, True),), (TolerantSpec(1, 8, 3),),
+                  RepeatSpec(6, 10, 12, 2, 8, 4, True), sse_order=1)
+    out["mix.model"] = models.encode_mix(mix, NeuralNet.from_weights(dims, weights),
+                                         (np.array([1, 5]), np.array([0x00000100, 0x02000000], dtype=np.uint32)))
+    out["mix_bare.model"] = models.encode_mix(MixSpec(small.models, competition=False, sse_order=0))
     return out
 
 
