@@ -9,6 +9,8 @@ Each variant is a real kind-3 model derived from ``--model`` (so its archives de
   no-stcm         without the substitution-tolerant context models
   no-sse          without the SSE stage
   no-competition  without the competitively selected shared mixer (the lane mixer alone)
+  no-network      without the model's network (for models that have one)
+  no-priming      without the model's primed table entries (for models that have them)
   +network        with the network of deepdna-mito-v1 as one more mixer input
 Prints, per file and variant, the body's bits per base (8 * body bytes / ACGT bases, from a real
 compression at the level's lane length) and the compression speed, then the mean over the files.
@@ -26,13 +28,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from codec import models  # noqa: E402
 from codec.engine import Compressor  # noqa: E402
 
-VARIANTS = ("full", "no-repeat", "no-stcm", "no-sse", "no-competition", "+network")
+VARIANTS = ("full", "no-repeat", "no-stcm", "no-sse", "no-competition", "no-network", "no-priming", "+network")
 
 
 def variant(base: models.Model, name: str) -> models.Model:
     spec = base.spec
     net = base.parts.net
-    if name == "no-repeat":
+    primed = base.parts.primed
+    if name == "no-network":
+        net = None
+    elif name == "no-priming":
+        primed = None
+    elif name == "no-repeat":
         spec = dataclasses.replace(spec, repeat=None)
     elif name == "no-stcm":
         spec = dataclasses.replace(spec, tolerant=())
@@ -42,7 +49,7 @@ def variant(base: models.Model, name: str) -> models.Model:
         spec = dataclasses.replace(spec, competition=False)
     elif name == "+network":
         net = models.BUNDLED["deepdna-mito-v1"].parts.net
-    return models.Model(f"{base.name}:{name}", models.encode_mix(spec, net))
+    return models.Model(f"{base.name}:{name}", models.encode_mix(spec, net, primed))
 
 
 def main() -> None:
@@ -54,7 +61,10 @@ def main() -> None:
     args = ap.parse_args()
     base = models.resolve(args.model, args.level)
     print(f"{'file':28} {'variant':16} {'bases':>10} {'body bpb':>8} {'comp MB/s':>9}")
-    for name in args.variant or VARIANTS:
+    default = [v for v in VARIANTS if not (v == "no-network" and base.parts.net is None)
+               and not (v == "no-priming" and not len(base.parts.primed[0]))
+               and not (v == "+network" and base.parts.net is not None)]
+    for name in args.variant or default:
         model = variant(base, name)
         bits = bases = 0
         for path in args.files:

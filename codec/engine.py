@@ -22,7 +22,7 @@ import zstandard
 from codec import allocator, model_choice, models
 from codec.coder import LaneDecoder, active_counts, encode as rans_encode
 from codec.constants import (
-    DEFAULT_BLOCK_SIZE, FREQ_TOTAL, LEVEL_LANE_BASES, MAX_BLOCK_SIZE, MAX_LANES, MIN_LANE_BASES,
+    DEFAULT_BLOCK_SIZE, FREQ_TOTAL, LEVEL_LANE_BASES, MAX_BLOCK_SIZE, MAX_LANES, MIN_LANE_BASES, PRIMED_LANE_BASES,
 )
 from codec.predictors import encode_block, small_matrix_threads
 from formats import container as fmt
@@ -113,6 +113,7 @@ class Compressor:
         self._lanes = lanes
         self._block_size = block_size
         self._min_lane_bases = max(1, LEVEL_LANE_BASES[level] if min_lane_bases is None else min_lane_bases)
+        self._auto_lanes = min_lane_bases is None
         self._embed = embed_model
         self._backend = _backend_for(device, backend)
         self._predictor = None
@@ -153,7 +154,10 @@ class Compressor:
         self._started = True
         if self._auto_model:
             sample = fasta_layout.split(bytes(self._buf[:_CHOICE_SAMPLE_BYTES])).bases
-            self._model = model_choice.choose(self._model, sample)
+            chosen = model_choice.choose(self._model, sample)
+            if chosen is not self._model and self._auto_lanes:
+                self._min_lane_bases = PRIMED_LANE_BASES[self._level]
+            self._model = chosen
         header = fmt.build_header(
             level=self._level, lanes=self._lanes, block_size=self._block_size,
             model_name=self._model.name, model_fingerprint=self._model.fingerprint,
