@@ -62,16 +62,21 @@ def _node_stretch(alpha_inv: int) -> np.ndarray:
     p = ((alpha_inv * n1 + 1) << PROB_BITS) // (alpha_inv * (n0 + n1) + 2)
     return stretch_table()[np.minimum(p, (1 << PROB_BITS) - 1)].astype(np.int16)
 
+def run_starts(sorted_values: np.ndarray) -> np.ndarray:
+    """Indices where a new run of equal values begins in a sorted, non-empty array."""
+    first = np.empty(len(sorted_values), dtype=bool)
+    first[0] = True
+    np.not_equal(sorted_values[1:], sorted_values[:-1], out=first[1:])
+    return np.flatnonzero(first)
+
+
 def add_counts(table: np.ndarray, keys: np.ndarray, offsets: np.ndarray, limit_by_model: np.ndarray,
                same_limit: int | None) -> None:
     """Add one count per key (row * 4 + symbol) to a flat table of packed 8-bit counts; then halve each
     touched row while its largest count exceeds its model's limit (models start at ``offsets``).
     Sorting makes the result independent of lane order."""
     keys = np.sort(keys)
-    first = np.empty(len(keys), dtype=bool)
-    first[0] = True
-    np.not_equal(keys[1:], keys[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
+    starts = run_starts(keys)
     reps = np.empty(len(starts), dtype=np.int32)
     reps[:-1] = starts[1:] - starts[:-1]
     reps[-1] = len(keys) - starts[-1]

@@ -143,6 +143,6 @@ class MixPredictor:
         if self._tol.inputs:
             self._tol.update(s, self._cm.hist)
         if self._rep:
-            self._rep.update(s)
+            self._rep.update(s, self._cm.hist, self._cm.rc)
         for source in self._extra:
             source.update(symbols)

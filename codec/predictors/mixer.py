@@ -19,6 +19,7 @@ import numpy as np
 
 from codec.constants import PROB_BITS, STRETCH_LIMIT
 from codec.fixedpoint import squash_table
+from codec.predictors.context_models import run_starts
 
 LR_SHIFT = 24
 _COST_BITS = 8  # code lengths in units of 1/256 bit
@@ -82,10 +83,7 @@ class Mixer:
         # sum the increments of the lanes that share a set (exact integers, any order)
         order = np.argsort(self._ctx, kind="stable")
         sets = self._ctx[order]
-        first = np.empty(len(sets), dtype=bool)
-        first[0] = True
-        np.not_equal(sets[1:], sets[:-1], out=first[1:])
-        starts = np.flatnonzero(first)
+        starts = run_starts(sets)
         self.w[sets[starts]] += np.add.reduceat(delta[order], starts, axis=0)
 
 
@@ -94,7 +92,6 @@ class Competition:
 
     def __init__(self, classes: np.ndarray, lanes: int, decay_shift: int) -> None:
         self.classes = np.asarray(classes, dtype=np.int64)
-        self.n_classes = int(self.classes.max()) + 1 if len(self.classes) else 1
         self._score = np.zeros((lanes, len(self.classes)), dtype=np.int64)
         self._decay = decay_shift
         self._cost = cost_table()

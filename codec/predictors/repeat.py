@@ -73,8 +73,6 @@ class RepeatModels:
         self._live = np.zeros((lanes, n), dtype=bool)
         self._run = np.zeros((lanes, n), dtype=np.int64)
         self._miss = np.zeros((lanes, n), dtype=np.uint32)
-        self._hist = np.zeros(lanes, dtype=np.uint64)
-        self._rc = np.zeros(lanes, dtype=np.uint64)
         self._hits = np.zeros(STATES, dtype=np.int64)
         self._total = np.zeros(STATES, dtype=np.int64)
         self._lane_start = np.zeros(lanes, dtype=np.int64)
@@ -121,8 +119,9 @@ class RepeatModels:
         """(k,) int: best run length among the lane's live candidates (0 when none)."""
         return np.where(self._live[:k], self._run[:k] + 1, 0).max(axis=1)
 
-    def update(self, s: np.ndarray) -> None:
-        """Learn the true symbols (int64 (k,)) of the step just predicted."""
+    def update(self, s: np.ndarray, hist: np.ndarray, rc: np.ndarray) -> None:
+        """Learn the true symbols (int64 (k,)) of the step just predicted; ``hist`` and ``rc`` are the
+        lanes' last 32 bases and their reverse complement after them (the context bank's)."""
         spec = self.spec
         k = len(s)
         pos = self._lane_start[:k] + self._t
@@ -143,12 +142,8 @@ class RepeatModels:
         self._miss[:k] = miss
         live &= np.bitwise_count(miss) <= spec.threshold
         self._q[:k] += self._dir
-        # histories and the k-mer index: look up before inserting this step's positions
-        su = s.astype(np.uint64)
-        h = (self._hist[:k] << np.uint64(2)) | su
-        rc = (self._rc[:k] >> np.uint64(2)) | ((np.uint64(3) - su) << np.uint64(62))
-        self._hist[:k] = h
-        self._rc[:k] = rc
+        # the k-mer index: look up before inserting this step's positions
+        h, rc = hist[:k], rc[:k]
         key = (((h & self._kmask) * np.uint64(HASH_MULT)) >> self._kshift).astype(np.int64)
         self._start(k, self._index[key] + 1, 1, pos)
         if spec.ir:
