@@ -22,6 +22,7 @@ import numpy as np
 
 from codec.constants import FREQ_TOTAL, PROB_BITS
 from codec.predictors.context_models import ContextModels, ContextModelSpec
+from codec.predictors.kernel import KernelStep, available as kernel_available
 from codec.predictors.mixer import Mixer
 
 BIAS = 256  # the mixer's bias input
@@ -60,12 +61,14 @@ class ContextMixPredictor:
 
     ``extra`` inputs join the mixer after the bias; ``mixer_init`` ((3, models + 1 + extras) int)
     replaces the default initial weights; ``primed`` = (rows, packed counts) sets table entries
-    before the first base (statistics a trained model ships with).
+    before the first base (statistics a trained model ships with). Steps run compiled
+    (:mod:`.kernel`) when ``compiled`` is true (default: whenever numba is available), through the
+    numpy reference otherwise, with identical results.
     """
 
     def __init__(self, spec: ContextMixSpec, lanes: int, extra: Sequence[MixerInput] = (),
                  mixer_init: np.ndarray | None = None,
-                 primed: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+                 primed: tuple[np.ndarray, np.ndarray] | None = None, compiled: bool | None = None) -> None:
         self.spec = spec
         self.lanes = lanes
         self._extra = tuple(extra)
@@ -77,6 +80,10 @@ class ContextMixPredictor:
             mixer_init[:, nm] = 0
         self._mixer = Mixer(n_in, 1, spec.learning_rate, mixer_init, lanes)
         self._zero = np.zeros(lanes, dtype=np.int64)
+        self._kernel = None
+        if kernel_available() if compiled is None else compiled:
+            self._kernel = KernelStep(self._cm, lanes, self._mixer, bias_col=nm, extra_col=nm + 1,
+                                      n_extra=len(self._extra))
 
     def table_entries(self) -> tuple[np.ndarray, np.ndarray]:
         """(non-empty table rows, their packed counts): what a trained model ships as ``primed``."""
@@ -86,6 +93,8 @@ class ContextMixPredictor:
         """Nothing to do: context models address bases by context, not position."""
 
     def predict(self, k: int) -> np.ndarray:
+        if self._kernel is not None:
+            return self._kernel.predict(k, [source.stretches(k) for source in self._extra])
         nm = len(self.spec.models)
         st = np.empty((k, 3, nm + 1 + len(self._extra)), dtype=np.int64)
         st[..., :nm] = self._cm.stretches(k)
@@ -95,12 +104,15 @@ class ContextMixPredictor:
         return node_frequencies(self._mixer.mix(st, self._zero[:k]))
 
     def update(self, symbols: np.ndarray) -> None:
-        s = symbols.astype(np.int64)
-        bits, on_path = node_bits(s)
-        self._mixer.update(bits, on_path)
+        if self._kernel is not None:
+            self._kernel.update(symbols)
+        else:
+            s = symbols.astype(np.int64)
+            bits, on_path = node_bits(s)
+            self._mixer.update(bits, on_path)
+            self._cm.update(s)
         for source in self._extra:
             source.update(symbols)
-        self._cm.update(s)
 
 
 def node_bits(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

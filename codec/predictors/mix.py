@@ -18,6 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from codec.predictors.context_mix import BIAS, MixerInput, node_bits, node_frequencies
+from codec.predictors.kernel import KernelStep, available as kernel_available
 from codec.predictors.context_models import ContextModels, ContextModelSpec
 from codec.predictors.mixer import Competition, Mixer
 from codec.predictors.repeat import RepeatModels, RepeatSpec
@@ -62,10 +63,12 @@ def _class_of(m: ContextModelSpec) -> int:
 class MixPredictor:
     """Implements :class:`codec.predictors.Predictor` for a :class:`MixSpec`. ``extra`` inputs (the
     neural predictor) join the mixers after the models; ``primed`` = (rows, packed counts) sets count
-    table entries before the first base."""
+    table entries before the first base. Steps run compiled (:mod:`.kernel`) when ``compiled`` is
+    true (default: whenever numba is available) and through the numpy reference otherwise; the
+    results are identical."""
 
     def __init__(self, spec: MixSpec, lanes: int, extra: Sequence[MixerInput] = (),
-                 primed: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+                 primed: tuple[np.ndarray, np.ndarray] | None = None, compiled: bool | None = None) -> None:
         self.spec = spec
         self.lanes = lanes
         self._cm = ContextModels(spec.context, lanes, primed)
@@ -88,6 +91,14 @@ class MixPredictor:
         self._sse = APM(3 << (2 * spec.sse_order), spec.sse_rate) if spec.sse_order else None
         self._sse_mask = np.uint64((1 << (2 * spec.sse_order)) - 1)
         self._node = np.arange(3, dtype=np.int64) << (2 * spec.sse_order)
+        self._kernel = None
+        if kernel_available() if compiled is None else compiled:
+            comp = self._competition
+            self._kernel = KernelStep(
+                self._cm, lanes, self._lane_mixer, bias_col=n, extra_col=n - len(self._extra),
+                n_extra=len(self._extra), tol=self._tol, rep=self._rep, competition=comp,
+                shared_mixer=self._shared_mixer if comp else None, final_mixer=self._final if comp else None,
+                sse=self._sse, sse_order=spec.sse_order)
 
     def table_entries(self) -> tuple[np.ndarray, np.ndarray]:
         """(non-empty count-table rows, packed counts): the statistics a trained model ships."""
@@ -99,6 +110,8 @@ class MixPredictor:
             self._rep.start_block(lane_lengths)
 
     def predict(self, k: int) -> np.ndarray:
+        if self._kernel is not None:
+            return self._kernel.predict(k, [source.stretches(k) for source in self._extra])
         st = np.empty((k, 3, self._n_models + 1), dtype=np.int64)
         a = self._cm.inputs
         st[..., :a] = self._cm.stretches(k)
@@ -130,6 +143,11 @@ class MixPredictor:
         return node_frequencies(p)
 
     def update(self, symbols: np.ndarray) -> None:
+        if self._kernel is not None:
+            self._kernel.update(symbols)
+            for source in self._extra:
+                source.update(symbols)
+            return
         s = symbols.astype(np.int64)
         bits, on_path = node_bits(s)
         self._lane_mixer.update(bits, on_path)

@@ -1,0 +1,539 @@
+"""Compiled steps of the count-model predictors (numba): the arithmetic of the numpy reference
+classes, fused into one call per ``predict`` and one per ``update``.
+
+The numpy classes (``context_models``, ``tolerant``, ``repeat``, ``mixer``, ``sse``) are the
+readable reference of ``spec/MIX.md``; this module runs the same integer arithmetic lane by lane in
+compiled loops, over the *same* state arrays, so a predictor may switch between the two at any step.
+Everything that several lanes write in one step is a commutative integer sum (or a maximum) applied
+after all lanes were read, exactly as in the reference: the context-count update accumulates each
+touched row's increments in a small open-addressing map before it halves the row once, which is what
+the reference's sort + run-length sum computes. ``tests/test_kernel.py`` proves the two paths
+identical, frequency for frequency and state for state.
+
+``available()`` is false when numba is missing or ``DNACODEC_KERNEL=0``; the predictors then use the
+numpy path. Results never depend on which path runs.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+import numpy as np
+
+from codec.constants import FREQ_TOTAL, PROB_BITS, STRETCH_LIMIT
+from codec.fixedpoint import squash_table, stretch_table
+
+try:  # numba is a dependency; the numpy reference path still works without it
+    import numba
+except ImportError:  # pragma: no cover - exercised only where numba is absent
+    numba = None
+
+_HASH_MULT = np.uint64(0x9E3779B97F4A7C15)
+_U2 = np.uint64(2)
+_U3 = np.uint64(3)
+_U62 = np.uint64(62)
+_U255 = np.uint64(255)
+_PAIR_BITS = 9
+_LR_SHIFT = 24
+_ONE = 1 << PROB_BITS
+_APM_BUCKETS = 33
+_APM_STEP = 2 * STRETCH_LIMIT // (_APM_BUCKETS - 1)
+_RUN_CAP = 15
+_MISS_BUCKETS = 4
+_REPEAT_STATES = 4  # of the shared mixer's context (mix.REPEAT_STATES)
+_REPEAT_COUNT_LIMIT = 1 << 16
+
+
+@lru_cache(maxsize=None)
+def available() -> bool:
+    """Whether the compiled path runs (numba importable and not disabled by ``DNACODEC_KERNEL=0``)."""
+    return numba is not None and os.environ.get("DNACODEC_KERNEL", "1") != "0"
+
+
+def _jit(fn):
+    if numba is None:  # pragma: no cover
+        return fn
+    return numba.njit(cache=True, nogil=True, boundscheck=False)(fn)
+
+
+def _jit_lanes(fn):
+    """Compiled with its ``prange`` loops over lanes spread over threads: each iteration writes only
+    its own lane's state, so the result does not depend on the thread count."""
+    if numba is None:  # pragma: no cover
+        return fn
+    return numba.njit(cache=True, nogil=True, boundscheck=False, parallel=True)(fn)
+
+
+_prange = numba.prange if numba is not None else range
+
+
+@_jit
+def _popcount(x):
+    x = np.uint64(x)
+    c = 0
+    while x:
+        x &= x - np.uint64(1)
+        c += 1
+    return c
+
+
+@_jit
+def _node_stretches(st, i, col, c0, c1, c2, c3, st2, off):
+    st[i, 0, col] = st2[(((c2 + c3) << _PAIR_BITS) | (c0 + c1)) + off]
+    st[i, 1, col] = st2[((c1 << _PAIR_BITS) | c0) + off]
+    st[i, 2, col] = st2[((c3 << _PAIR_BITS) | c2) + off]
+
+
+@_jit
+def _row(ctx, m, mult, shift, offsets):
+    return np.int64((ctx * mult[m]) >> shift[m]) + offsets[m]
+
+
+@_jit
+def _mix(w, wrow, st, i, n_in, squash, dot, p):
+    """Mixer output of lane i with weight row ``wrow`` over the first n_in inputs of st[i]."""
+    for j in range(3):
+        acc = np.int64(0)
+        for m in range(n_in):
+            acc += w[wrow, j, m] * st[i, j, m]
+        d = acc >> 16
+        if d > STRETCH_LIMIT:
+            d = STRETCH_LIMIT
+        elif d < -STRETCH_LIMIT:
+            d = -STRETCH_LIMIT
+        dot[i, j] = d
+        p[i, j] = squash[d + STRETCH_LIMIT]
+
+
+@_jit
+def _learn(w, wrow, st, i, n_in, p, bits, rate):
+    for j in range(3):
+        if j > 0 and j != 1 + bits[0]:
+            continue  # off the coded path
+        err = ((bits[j] << PROB_BITS) - p[i, j]) * rate
+        for m in range(n_in):
+            w[wrow, j, m] += (st[i, j, m] * err) >> _LR_SHIFT
+
+
+@_jit
+def predict(k, cm, tol, rep, mixers, comp, sse, layout, scratch, extra):
+    """Frequencies (k, 4) of lanes 0..k-1; fills ``scratch`` for :func:`update`."""
+    table, hist, ctx_mask, mult, shift, offsets, st2, st_offset = cm[0], cm[1], cm[3], cm[4], cm[5], \
+        cm[6], cm[7], cm[8]
+    tol_hist, tol_cols, tol_mask, tol_st_offset = tol[0], tol[2], tol[3], tol[4]
+    buf, rdir, rq, rlive, rrun, rmiss, rhits, rtotal = rep[0], rep[1], rep[2], rep[3], rep[4], \
+        rep[5], rep[6], rep[7]
+    lane_w, shared_w, final_w = mixers
+    score, classes = comp[0], comp[1]
+    apm = sse[0]
+    stretch, squash = scratch[0], scratch[1]
+    rows, st, tol_pred, tol_seen, rep_pred, rep_state = scratch[2:8]
+    p, dot, p2, dot2, p3, dot3, wset, st_fin, near = scratch[8:17]
+    n_cm, n_tol, n_rep, extra_col, bias_col, n_in, competition = layout[:7]
+    sse_order, buf_mask = layout[10], layout[12]
+    sse_mask = np.uint64((1 << (2 * sse_order)) - 1)
+    n_models = n_in - 1
+    # the repeat models' confidence per state
+    n_states = len(rtotal)
+    st_hi = np.empty(n_states, dtype=np.int64)
+    st_lo = np.empty(n_states, dtype=np.int64)
+    for s in range(n_states):
+        pr = ((2 * rhits[s] + 1) << PROB_BITS) // (2 * rtotal[s] + 2)
+        st_hi[s] = stretch[min((_ONE + 2 * pr) // 3, _ONE - 1)]
+        st_lo[s] = stretch[min((3 * pr << PROB_BITS) // (_ONE + 2 * pr), _ONE - 1)]
+    trows, vals, rbase = scratch[19], scratch[20], scratch[21]
+    # rows first, then one tight gather: the lanes' table reads are independent, so their cache
+    # misses overlap instead of queueing behind the arithmetic
+    for i in _prange(k):
+        h = hist[i]
+        for m in range(n_cm):
+            rows[i, m] = _row(h & ctx_mask[m], m, mult, shift, offsets)
+        for t in range(n_tol):
+            trows[i, t] = _row(tol_hist[i, t] & tol_mask[t], tol_cols[t], mult, shift, offsets)
+    for i in _prange(k):
+        for m in range(n_cm):
+            vals[i, m] = table[rows[i, m]]
+        for t in range(n_tol):
+            vals[i, n_cm + t] = table[trows[i, t]]
+        for r in range(n_rep):
+            rbase[i, r] = buf[rq[i, r] & buf_mask]
+    out = np.empty((k, 4), dtype=np.int64)
+    pos = np.empty((k, 3), dtype=np.int64)
+    for i in _prange(k):
+        h = hist[i]
+        po = pos[i]
+        for m in range(n_cm):
+            v = np.uint64(vals[i, m])
+            _node_stretches(st, i, m, np.int64(v & _U255), np.int64((v >> np.uint64(8)) & _U255),
+                            np.int64((v >> np.uint64(16)) & _U255), np.int64(v >> np.uint64(24)),
+                            st2, st_offset[m])
+        for t in range(n_tol):
+            v = np.uint64(vals[i, n_cm + t])
+            c0, c1 = np.int64(v & _U255), np.int64((v >> np.uint64(8)) & _U255)
+            c2, c3 = np.int64((v >> np.uint64(16)) & _U255), np.int64(v >> np.uint64(24))
+            best, bc = 0, c0
+            if c1 > bc:
+                best, bc = 1, c1
+            if c2 > bc:
+                best, bc = 2, c2
+            if c3 > bc:
+                best, bc = 3, c3
+            tol_pred[i, t] = best
+            tol_seen[i, t] = bc > 0
+            _node_stretches(st, i, n_cm + t, c0, c1, c2, c3, st2, tol_st_offset[t])
+        best_run = 0
+        for r in range(n_rep):
+            col = n_cm + n_tol + r
+            b = np.int64(rbase[i, r])
+            pred = b if rdir[r] > 0 else 3 - b
+            state = rrun[i, r] * _MISS_BUCKETS + min(_popcount(rmiss[i, r] & np.uint32(0xFF)),
+                                                    _MISS_BUCKETS - 1)
+            rep_pred[i, r] = pred
+            rep_state[i, r] = state
+            sh, sl = 0, 0
+            if rlive[i, r]:
+                sh, sl = st_hi[state], st_lo[state]
+                best_run = max(best_run, rrun[i, r] + 1)
+            hi = pred >> 1
+            lo = sl if (pred & 1) == 1 else -sl
+            st[i, 0, col] = sh if hi == 1 else -sh
+            st[i, 1, col] = lo if hi == 0 else 0
+            st[i, 2, col] = lo if hi == 1 else 0
+        for e in range(extra.shape[2]):
+            for j in range(3):
+                st[i, j, extra_col + e] = extra[i, j, e]
+        for j in range(3):
+            st[i, j, bias_col] = 256
+        _mix(lane_w, i, st, i, n_in, squash, dot, p)
+        if competition:
+            c = 0
+            for m in range(1, n_models):
+                if score[i, m] < score[i, c]:
+                    c = m
+            rs = (1 if best_run > 0 else 0) + (1 if best_run > 4 else 0) + (1 if best_run > 12 else 0)
+            wset[i] = classes[c] * _REPEAT_STATES + rs
+            _mix(shared_w, wset[i], st, i, n_in, squash, dot2, p2)
+            for j in range(3):
+                st_fin[i, j, 0] = dot[i, j]
+                st_fin[i, j, 1] = dot2[i, j]
+                st_fin[i, j, 2] = 256
+            _mix(final_w, i, st_fin, i, 3, squash, dot3, p3)
+            for j in range(3):
+                po[j] = p3[i, j]
+        else:
+            for j in range(3):
+                po[j] = p[i, j]
+        if sse_order:
+            hctx = np.int64(h & sse_mask)
+            for j in range(3):
+                ctx = hctx + (j << (2 * sse_order))
+                sv = stretch[po[j]] + STRETCH_LIMIT
+                lo = min(sv // _APM_STEP, _APM_BUCKETS - 2)
+                frac = sv - lo * _APM_STEP
+                base = ctx * _APM_BUCKETS + lo
+                q = (apm[base] * (_APM_STEP - frac) + apm[base + 1] * frac) // _APM_STEP
+                near[i, j] = base + 1 if frac * 2 >= _APM_STEP else base
+                po[j] = max(min((po[j] + 3 * q) >> 2, _ONE - 1), 1)
+        _frequencies(po, i, out)
+    return out
+
+
+@_jit
+def _frequencies(p, i, out):
+    total = FREQ_TOTAL
+    f_hi = min(max((p[0] * total) >> PROB_BITS, 2), total - 2)
+    f_lo_side = total - f_hi
+    f1 = min(max((f_lo_side * p[1]) >> PROB_BITS, 1), f_lo_side - 1)
+    f3 = min(max((f_hi * p[2]) >> PROB_BITS, 1), f_hi - 1)
+    out[i, 0] = f_lo_side - f1
+    out[i, 1] = f1
+    out[i, 2] = f_hi - f3
+    out[i, 3] = f3
+
+
+@_jit
+def update(k, sym, t_rep, cm, tol, rep, mixers, comp, sse, layout, scratch, pending):
+    """Learn the true symbols ``sym`` (k,) of the step :func:`predict` just made."""
+    table, hist, rc, ctx_mask, mult, shift, offsets = cm[:7]
+    ir_cols, ir_shift, ir_sym_shift, limit_by_model = cm[9], cm[10], cm[11], cm[12]
+    tol_hist, tol_miss, tol_window, tol_threshold = tol[0], tol[1], tol[5], tol[6]
+    buf, rdir, rq, rlive, rrun, rmiss, rhits, rtotal, rindex, lane_start = rep
+    lane_w, shared_w, final_w = mixers
+    score, classes, cost = comp
+    apm, apm_total, apm_count, apm_used = sse
+    rows, st, tol_pred, tol_seen, rep_pred, rep_state = scratch[2:8]
+    p, dot, p2, dot2, p3, dot3, wset, st_fin, near, rep_key, rep_pos = scratch[8:19]
+    n_cm, n_tol, n_rep, extra_col, bias_col, n_in, competition = layout[:7]
+    mixer_rate, final_rate, decay, sse_order, sse_rate, buf_mask, slots, kmer, kshift, rc_shift, \
+        rep_wmask, rep_threshold, rep_ir = layout[7:20]
+    kmask = np.uint64(0xFFFFFFFFFFFFFFFF) >> np.uint64(64 - 2 * max(kmer, 1))
+    over_keys, over_model, check_rows, check_model = pending
+    n_models = n_in - 1
+    n_over = 0
+    n_check = 0
+    n_used = 0
+    bits = np.empty(3, dtype=np.int64)
+    irrows, rlook = scratch[22], scratch[23]
+    n_ir = len(ir_cols)
+    # histories, inverted-repeat rows and k-mer keys of every lane, then one tight pass over the
+    # rows and index entries they touch (their misses overlap; see predict)
+    for i in range(k):
+        su = np.uint64(sym[i])
+        hv = (hist[i] << _U2) | su
+        rv = (rc[i] >> _U2) | ((_U3 - su) << _U62)
+        hist[i] = hv
+        rc[i] = rv
+        for j in range(n_ir):
+            irrows[i, j] = _row(rv >> ir_shift[j], ir_cols[j], mult, shift, offsets)
+        if n_rep:
+            rep_key[i] = np.int64(((hv & kmask) * _HASH_MULT) >> np.uint64(kshift))
+            rlook[i, 1] = np.int64(((rv >> np.uint64(rc_shift)) * _HASH_MULT) >> np.uint64(kshift))
+    warm = np.uint32(0)
+    for i in range(k):
+        for j in range(n_ir):
+            warm |= table[irrows[i, j]]
+        if n_rep:
+            rlook[i, 0] = rindex[rep_key[i]]
+            rlook[i, 1] = rindex[rlook[i, 1]]
+    for i in range(k):
+        s = sym[i]
+        hi = s >> 1
+        bits[0] = hi
+        bits[1] = bits[2] = s & 1
+        # mixers, competition, SSE statistics
+        _learn(lane_w, i, st, i, n_in, p, bits, mixer_rate)
+        if competition:
+            _learn(shared_w, wset[i], st, i, n_in, p2, bits, mixer_rate)
+            _learn(final_w, i, st_fin, i, 3, p3, bits, final_rate)
+            for m in range(n_models):
+                c = 0
+                for j in (0, 1 + hi):
+                    v = st[i, j, m]
+                    c += cost[(v if bits[j] == 1 else -v) + STRETCH_LIMIT]
+                score[i, m] += c - (score[i, m] >> decay)
+        if sse_order:
+            for j in (0, 1 + hi):
+                idx = near[i, j]
+                if apm_count[idx] == 0:
+                    apm_used[n_used] = idx
+                    n_used += 1
+                apm_total[idx] += (bits[j] << PROB_BITS) - apm[idx]
+                apm_count[idx] += 1
+        # count increments (direct and inverted repeat contexts)
+        hv = hist[i]
+        for m in range(n_cm + n_ir):
+            if m < n_cm:
+                row, cs, model = rows[i, m], s, m
+            else:
+                j = m - n_cm
+                model = ir_cols[j]
+                row = irrows[i, j]
+                cs = 3 - np.int64((hv >> ir_sym_shift[j]) & _U3)
+            # add in place while the byte holds the sum; past 255 the increment waits in
+            # over_keys, and rows over their limit are halved once all increments are in
+            sh8 = np.uint64(8 * cs)
+            v = np.uint64(table[row])
+            c = (v >> sh8) & _U255
+            if c == _U255:
+                over_keys[n_over] = row * 4 + cs
+                over_model[n_over] = model
+                n_over += 1
+            else:
+                table[row] = np.uint32(v + (np.uint64(1) << sh8))
+                if np.int64(c) + 1 > limit_by_model[model]:
+                    check_rows[n_check] = row
+                    check_model[n_check] = model
+                    n_check += 1
+        # substitution-tolerant histories
+        for t in range(n_tol):
+            seen = tol_seen[i, t]
+            pt = tol_pred[i, t]
+            ts = np.uint64(pt if seen else s)
+            miss = np.uint32(1 if (seen and pt != s) else 0)
+            th = (tol_hist[i, t] << _U2) | ts
+            tm = ((tol_miss[i, t] << np.uint32(1)) | miss) & tol_window[t]
+            if _popcount(tm) > tol_threshold[t]:
+                th = hv
+                tm = np.uint32(0)
+            tol_hist[i, t] = th
+            tol_miss[i, t] = tm
+        # repeat candidates
+        if n_rep:
+            pos = lane_start[i] + t_rep
+            rep_pos[i] = pos
+            buf[pos & buf_mask] = s
+            for r in range(n_rep):
+                live = rlive[i, r]
+                hit = live and rep_pred[i, r] == s
+                if live:
+                    rtotal[rep_state[i, r]] += 1
+                if hit:
+                    rhits[rep_state[i, r]] += 1
+                rrun[i, r] = min(rrun[i, r] + 1, _RUN_CAP) if hit else 0
+                mm = ((rmiss[i, r] << np.uint32(1)) | np.uint32(1 if (live and not hit) else 0)) \
+                    & np.uint32(rep_wmask)
+                rmiss[i, r] = mm
+                if live and _popcount(mm) > rep_threshold:
+                    rlive[i, r] = False
+                rq[i, r] += rdir[r]
+            _start(i, rlook[i, 0] + 1, 0, pos, rq, rlive, rrun, rmiss, slots, buf_mask)
+            if rep_ir:
+                _start(i, rlook[i, 1] - kmer, slots, pos, rq, rlive, rrun, rmiss, slots, buf_mask)
+    # shared tables: every lane's increments are in; apply them
+    if n_over:
+        order = np.argsort(over_keys[:n_over])
+        inc = np.zeros(4, dtype=np.int64)
+        i = 0
+        while i < n_over:
+            row = over_keys[order[i]] >> 2
+            inc[:] = 0
+            j = i
+            while j < n_over and (over_keys[order[j]] >> 2) == row:
+                inc[over_keys[order[j]] & 3] += 1
+                j += 1
+            _settle(table, row, inc, limit_by_model[over_model[order[i]]])
+            i = j
+    zero = np.zeros(4, dtype=np.int64)
+    for e in range(n_check):
+        _settle(table, check_rows[e], zero, limit_by_model[check_model[e]])
+    for u in range(n_used):
+        idx = apm_used[u]
+        apm[idx] = max(min(apm[idx] + ((apm_total[idx] // apm_count[idx]) >> sse_rate), _ONE - 1), 1)
+        apm_total[idx] = 0
+        apm_count[idx] = 0
+    if n_rep:
+        over = False
+        for s in range(len(rtotal)):
+            over |= rtotal[s] > _REPEAT_COUNT_LIMIT
+        if over:
+            for s in range(len(rtotal)):
+                if rtotal[s] > _REPEAT_COUNT_LIMIT:
+                    rtotal[s] >>= 1
+                    rhits[s] >>= 1
+        for i in range(k):
+            rindex[rep_key[i]] = max(rindex[rep_key[i]], rep_pos[i])
+    return warm  # keeps the warming reads alive
+
+
+@_jit
+def _settle(table, row, inc, lim):
+    """Add ``inc`` to a row's counts and halve them while the largest exceeds ``lim``."""
+    v = np.uint64(table[row])
+    c0 = np.int64(v & _U255) + inc[0]
+    c1 = np.int64((v >> np.uint64(8)) & _U255) + inc[1]
+    c2 = np.int64((v >> np.uint64(16)) & _U255) + inc[2]
+    c3 = np.int64(v >> np.uint64(24)) + inc[3]
+    mx = max(max(c0, c1), max(c2, c3))
+    sh = 0
+    while (mx >> sh) > lim:
+        sh += 1
+    table[row] = np.uint32((c0 >> sh) | ((c1 >> sh) << 8) | ((c2 >> sh) << 16) | ((c3 >> sh) << 24))
+
+
+@_jit
+def _start(i, q, c0, pos, rq, rlive, rrun, rmiss, slots, buf_mask):
+    """Start a candidate at q in the first free slot among columns c0..c0+slots-1 of lane i (see
+    ``RepeatModels._start``)."""
+    if q < 0 or q <= pos - buf_mask:
+        return
+    free = -1
+    for c in range(c0, c0 + slots):
+        if rlive[i, c]:
+            if rq[i, c] == q:
+                return
+        elif free < 0:
+            free = c
+    if free < 0:
+        return
+    rq[i, free] = q
+    rlive[i, free] = True
+    rrun[i, free] = 0
+    rmiss[i, free] = np.uint32(0)
+
+
+_I64 = np.int64
+
+
+def _empty(*shape, dtype=np.int64):
+    return np.zeros(shape, dtype=dtype)
+
+
+class KernelStep:
+    """The compiled ``predict``/``update`` of a predictor built from the reference components: a
+    :class:`~codec.predictors.context_models.ContextModels` bank, optional tolerant and repeat
+    models, a per-lane mixer, optional competition (shared + final mixers) and an optional APM. It
+    reads and writes the components' own arrays. Mixer input columns: the bank's models, then the
+    tolerant and repeat models, ``n_extra`` inputs from ``extra_col`` and the bias at ``bias_col``."""
+
+    def __init__(self, cm, lanes: int, lane_mixer, *, bias_col: int, extra_col: int, n_extra: int,
+                 tol=None, rep=None, competition=None, shared_mixer=None, final_mixer=None,
+                 sse=None, sse_order: int = 0) -> None:
+        self._rep = rep
+        n_in = lane_mixer.inputs
+        n_tol = tol.inputs if tol is not None else 0
+        n_rep = rep.inputs if rep is not None else 0
+        ir_cols = cm._ir.astype(np.int64)
+        self._cm = (cm.table, cm.hist, cm.rc, cm.ctx_mask, cm._mult, cm._shift, cm.offsets.astype(_I64),
+                    cm._st2.astype(_I64), cm.st_offset.astype(_I64), ir_cols, cm._ir_shift,
+                    cm._ir_sym_shift, cm._limit_by_model.astype(_I64))
+        if tol is not None:
+            self._tol = (tol.hist, tol.misses, tol._cols, tol._mask, tol._st_offset.astype(_I64),
+                         tol._window, tol._threshold)
+        else:
+            self._tol = (_empty(lanes, 0, dtype=np.uint64), _empty(lanes, 0, dtype=np.uint32), _empty(0),
+                         _empty(0, dtype=np.uint64), _empty(0), _empty(0, dtype=np.uint32), _empty(0))
+        if rep is not None:
+            sp = rep.spec
+            self._rep_arrays = (rep._buf, rep._dir, rep._q, rep._live, rep._run, rep._miss, rep._hits,
+                                rep._total, rep._index, rep._lane_start)
+            rep_layout = (int(rep._buf_mask), sp.slots, sp.kmer, 64 - sp.index_bits, 64 - 2 * sp.kmer,
+                          (1 << sp.window) - 1, sp.threshold, int(sp.ir))
+        else:
+            self._rep_arrays = (_empty(1, dtype=np.uint8), _empty(0), _empty(lanes, 0),
+                                _empty(lanes, 0, dtype=np.bool_), _empty(lanes, 0),
+                                _empty(lanes, 0, dtype=np.uint32), _empty(0), _empty(0), _empty(1),
+                                _empty(lanes))
+            rep_layout = (0, 0, 1, 0, 0, 0, 0, 0)
+        if competition is not None:
+            self._mixers = (lane_mixer.w, shared_mixer.w, final_mixer.w)
+            self._comp = (competition._score, competition.classes, competition._cost.astype(_I64))
+            rates = (lane_mixer.rate, final_mixer.rate, competition._decay)
+        else:
+            self._mixers = (lane_mixer.w, _empty(1, 3, n_in), _empty(lanes, 3, 3))
+            self._comp = (_empty(lanes, max(n_in - 1, 1)), _empty(1), _empty(1))
+            rates = (lane_mixer.rate, 0, 0)
+        if sse is not None:
+            n = len(sse.t)
+            self._sse = (sse.t, _empty(n), _empty(n), _empty(n))
+            sse_params = (sse_order, sse.rate)
+        else:
+            self._sse = (_empty(1), _empty(1), _empty(1), _empty(1))
+            sse_params = (0, 0)
+        self._layout = (cm.inputs, n_tol, n_rep, extra_col, bias_col, n_in, int(competition is not None),
+                        *rates, *sse_params, *rep_layout)
+        self._scratch = (stretch_table().astype(_I64), squash_table().astype(_I64),
+                         _empty(lanes, cm.inputs), _empty(lanes, 3, n_in), _empty(lanes, n_tol),
+                         _empty(lanes, n_tol, dtype=np.bool_), _empty(lanes, n_rep), _empty(lanes, n_rep),
+                         *(_empty(lanes, 3) for _ in range(6)), _empty(lanes), _empty(lanes, 3, 3),
+                         _empty(lanes, 3), _empty(lanes), _empty(lanes),
+                         _empty(lanes, n_tol), _empty(lanes, cm.inputs + n_tol, dtype=np.uint32),
+                         _empty(lanes, n_rep), _empty(lanes, len(ir_cols)), _empty(lanes, 2))
+        keys = lanes * (cm.inputs + len(ir_cols))
+        self._pending = (_empty(keys), _empty(keys), _empty(keys), _empty(keys))
+        self._n_extra = n_extra
+        self._no_extra = _empty(lanes, 3, 0)
+
+    def predict(self, k: int, extra: list[np.ndarray]) -> np.ndarray:
+        """(k, 4) frequencies; ``extra`` holds one (k, 3) stretch array per extra input."""
+        ex = np.stack(extra, axis=2).astype(_I64) if extra else self._no_extra[:k]
+        return predict(k, self._cm, self._tol, self._rep_arrays[:8], self._mixers, self._comp,
+                       self._sse[:1], self._layout, self._scratch, ex)
+
+    def update(self, symbols: np.ndarray) -> None:
+        """Learn the true symbols (k,) of the step just predicted."""
+        t = self._rep._t if self._rep is not None else 0
+        update(len(symbols), symbols.astype(_I64), t, self._cm, self._tol, self._rep_arrays,
+               self._mixers, self._comp, self._sse, self._layout, self._scratch, self._pending)
+        if self._rep is not None:
+            self._rep._t += 1

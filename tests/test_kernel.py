@@ -1,0 +1,123 @@
+"""The compiled step (codec/predictors/kernel.py) computes exactly what the numpy reference computes:
+the same frequencies at every step and the same state afterwards, for every model class, every
+count-limit path (in-byte sums, sums past 255, rows over a small limit), any active-lane count and
+across blocks."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from codec import models
+from codec.predictors.context_mix import ContextMixPredictor, ContextMixSpec
+from codec.predictors.context_models import ContextModelSpec
+from codec.predictors.kernel import available
+from codec.predictors.mix import MixPredictor, MixSpec
+from codec.predictors.neural import NeuralMixerInput
+from codec.predictors.repeat import RepeatSpec
+from codec.predictors.tolerant import TolerantSpec
+
+pytestmark = pytest.mark.skipif(not available(), reason="numba is not installed or DNACODEC_KERNEL=0")
+
+MODELS = (ContextModelSpec(1, 0, 1, 255, True), ContextModelSpec(2, 0, 2, 7, False),
+          ContextModelSpec(5, 0, 4, 31, True), ContextModelSpec(9, 12, 16, 255, True))
+REPEAT = RepeatSpec(6, 12, 10, 2, 16, 6, True)
+FULL = MixSpec(MODELS, (TolerantSpec(2, 16, 8), TolerantSpec(3, 8, 2)), REPEAT, sse_order=2)
+
+
+def _sequence(n: int, seed: int) -> np.ndarray:
+    """Random bases with direct and inverted repeats and point mutations (every model gets work)."""
+    rng = np.random.default_rng(seed)
+    unit = rng.integers(0, 4, 700)
+    parts = [unit, unit, (3 - unit)[::-1], rng.integers(0, 4, 300), unit[:400]]
+    seq = np.concatenate(parts * (n // 2800 + 1))[:n].copy()
+    seq[rng.integers(0, n, n // 50)] = rng.integers(0, 4, n // 50)
+    return seq
+
+
+def _state(pred) -> list[np.ndarray]:
+    """The predictor's persistent state: what a step leaves for the next one."""
+    out = [pred._cm.table, pred._cm.hist, pred._cm.rc]
+    if isinstance(pred, ContextMixPredictor):
+        return out + [pred._mixer.w]
+    out += [pred._tol.hist, pred._tol.misses, pred._lane_mixer.w]
+    if pred._rep is not None:
+        r = pred._rep
+        out += [r._index, r._buf, r._q, r._live, r._run, r._miss, r._hits, r._total]
+    if pred._competition is not None:
+        out += [pred._shared_mixer.w, pred._final.w, pred._competition._score]
+    if pred._sse is not None:
+        out.append(pred._sse.t)
+    return out
+
+
+def _compare(make, seq: np.ndarray, lanes: int, blocks: int = 2) -> None:
+    """Run the numpy and compiled predictors side by side over ``blocks`` blocks of ``lanes`` lanes
+    (lanes retire one by one in the second half of a block) and compare everything."""
+    ref, fast = make(False), make(True)
+    assert fast._kernel is not None and ref._kernel is None
+    per_block = len(seq) // blocks
+    for b in range(blocks):
+        block = seq[b * per_block:(b + 1) * per_block]
+        length = len(block) // lanes
+        steps = block[:length * lanes].reshape(lanes, length).T
+        counts = np.minimum(lanes, np.maximum(1, lanes - (np.arange(length) - length // 2)))
+        for p in (ref, fast):
+            p.start_block(np.full(lanes, length))
+        for t in range(length):
+            k = int(counts[t])
+            f_ref, f_fast = ref.predict(k), fast.predict(k)
+            assert np.array_equal(f_ref, f_fast), f"block {b} step {t}"
+            ref.update(steps[t, :k])
+            fast.update(steps[t, :k])
+    for i, (a, c) in enumerate(zip(_state(ref), _state(fast), strict=True)):
+        assert np.array_equal(a, c), f"state array {i}"
+
+
+@pytest.mark.parametrize("variant", ["full", "no-competition", "no-sse", "no-repeat", "no-ir-repeat",
+                                     "sse-3", "no-tolerant"])
+def test_compiled_mix_step_equals_the_reference(variant: str) -> None:
+    spec = {
+        "full": FULL,
+        "no-competition": dataclasses.replace(FULL, competition=False),
+        "no-sse": dataclasses.replace(FULL, sse_order=0),
+        "no-repeat": dataclasses.replace(FULL, repeat=None),
+        "no-ir-repeat": dataclasses.replace(FULL, repeat=dataclasses.replace(REPEAT, ir=False, slots=3)),
+        "sse-3": dataclasses.replace(FULL, sse_order=3, sse_rate=4),
+        "no-tolerant": dataclasses.replace(FULL, tolerant=()),
+    }[variant]
+    _compare(lambda c: MixPredictor(spec, 24, compiled=c), _sequence(12000, 1), 24)
+
+
+def test_compiled_bundled_mix_equals_the_reference() -> None:
+    spec = models.BUNDLED["mix-fast-v1"].spec
+    _compare(lambda c: MixPredictor(spec, 40, compiled=c), _sequence(16000, 2), 40)
+
+
+def test_compiled_context_mix_with_network_equals_the_reference() -> None:
+    parts = models.BUNDLED["deepdna-mito-v1"].parts
+    assert parts.net is not None
+
+    def make(compiled: bool) -> ContextMixPredictor:
+        extra = [NeuralMixerInput(parts.net, 6, "numpy", "cpu")]
+        return ContextMixPredictor(parts.spec, 6, extra, parts.mixer_init, parts.primed, compiled=compiled)
+
+    _compare(make, _sequence(3000, 3), 6)
+
+
+def test_compiled_context_mix_equals_the_reference() -> None:
+    spec = ContextMixSpec(MODELS, 300, 12000)
+    _compare(lambda c: ContextMixPredictor(spec, 32, compiled=c), _sequence(9000, 4), 32)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**16), lanes=st.integers(1, 40), limit=st.integers(1, 255),
+       order=st.integers(1, 12), hashed=st.booleans(), slots=st.integers(1, 3), kmer=st.integers(1, 12))
+def test_compiled_step_equals_the_reference_for_any_parameters(seed: int, lanes: int, limit: int, order: int,
+                                                               hashed: bool, slots: int, kmer: int) -> None:
+    cms = (ContextModelSpec(2, 0, 1, limit, True), ContextModelSpec(order, 10 if hashed else 0, 8, 255, True))
+    spec = MixSpec(cms, (TolerantSpec(1, 12, 3),), RepeatSpec(kmer, 10, 9, slots, 12, 4, True))
+    _compare(lambda c: MixPredictor(spec, lanes, compiled=c), _sequence(lanes * 60, seed), lanes)
