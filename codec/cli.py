@@ -27,6 +27,7 @@ from typing import IO, Any, Callable, Sequence
 
 from codec import api
 from codec import engine
+from codec.predictors import kernel
 from formats.errors import CodecError
 
 PROG = "dnacodec"
@@ -152,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="where the neural network runs: cpu (default), cuda, cuda:1 ...; "
                            "archives are byte-identical on every device")
     other = parser.add_argument_group("other options")
+    other.add_argument("-T", "--threads", type=int, default=0, metavar="N",
+                       help="threads for the model (0: one per core, the default); archives are "
+                       "byte-identical for every N")
     other.add_argument("-v", "--verbose", action="count", default=0,
                        help="print sizes, ratio and bits per base of each file")
     other.add_argument("-q", "--quiet", action="count", default=0,
@@ -694,6 +698,8 @@ def _validate(args: argparse.Namespace) -> None:
             raise _UsageError("--output needs exactly one input FILE")
         if args.output == "":
             raise _UsageError("--output needs a non-empty PATH")
+    if args.threads < 0:
+        raise _UsageError("--threads needs N >= 0")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -714,6 +720,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_OK
 
     tool = _Tool(args)
+    kernel.set_threads(args.threads)
     if args.device != "cpu":
         try:
             engine.check_device(args.device)

@@ -295,6 +295,15 @@ def test_level_flags(fasta: Path, flag: str, capsysbinary) -> None:
     assert engine.inspect(io.BytesIO(packed))["level"] == int(flag[1:])
 
 
+def test_threads_flag_gives_identical_archives(fasta: Path, capsysbinary) -> None:
+    archives = []
+    for n in ("1", "2", "0"):
+        assert _run("-T", n, "-c", str(fasta)) == 0
+        archives.append(capsysbinary.readouterr().out)
+    assert archives[0] == archives[1] == archives[2]
+    assert _run("-T", "-1", "-c", str(fasta)) == 1
+
+
 def test_combined_short_flags(fasta: Path, capsysbinary) -> None:
     assert _run("-k9", str(fasta)) == 0
     assert _run("-dcf", str(fasta.with_name("a.fa.dnac"))) == 0

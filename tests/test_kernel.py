@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 from codec import models
 from codec.predictors.context_mix import ContextMixPredictor, ContextMixSpec
 from codec.predictors.context_models import ContextModelSpec
-from codec.predictors.kernel import available
+from codec.predictors.kernel import available, set_threads
 from codec.predictors.mix import MixPredictor, MixSpec
 from codec.predictors.neural import NeuralMixerInput
 from codec.predictors.repeat import RepeatSpec
@@ -121,3 +121,12 @@ def test_compiled_step_equals_the_reference_for_any_parameters(seed: int, lanes:
     cms = (ContextModelSpec(2, 0, 1, limit, True), ContextModelSpec(order, 10 if hashed else 0, 8, 255, True))
     spec = MixSpec(cms, (TolerantSpec(1, 12, 3),), RepeatSpec(kmer, 10, 9, slots, 12, 4, True))
     _compare(lambda c: MixPredictor(spec, lanes, compiled=c), _sequence(lanes * 60, seed), lanes)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_compiled_step_does_not_depend_on_the_thread_count(threads: int) -> None:
+    try:
+        set_threads(threads)
+        _compare(lambda c: MixPredictor(FULL, 33, compiled=c), _sequence(6000, 5), 33)
+    finally:
+        set_threads(0)

@@ -51,6 +51,16 @@ def available() -> bool:
     return numba is not None and os.environ.get("DNACODEC_KERNEL", "1") != "0"
 
 
+def set_threads(n: int) -> int:
+    """Run the compiled step on ``n`` threads (0: one per core, at most the cores numba started
+    with); returns the number in use. Results never depend on it."""
+    if numba is None:
+        return 1
+    limit = numba.config.NUMBA_NUM_THREADS
+    numba.set_num_threads(limit if n <= 0 else min(n, limit))
+    return numba.get_num_threads()
+
+
 def _jit(fn):
     if numba is None:  # pragma: no cover
         return fn
@@ -107,16 +117,15 @@ def _mix(w, wrow, st, i, n_in, squash, dot, p):
 
 
 @_jit
-def _learn(w, wrow, st, i, n_in, p, bits, rate):
-    for j in range(3):
-        if j > 0 and j != 1 + bits[0]:
-            continue  # off the coded path
-        err = ((bits[j] << PROB_BITS) - p[i, j]) * rate
+def _learn(w, wrow, st, i, n_in, p, hi, lo, rate):
+    """Mixer learning on the coded path: node 0 (bit hi) and node 1 + hi (bit lo)."""
+    for j in (0, 1 + hi):
+        err = (((hi if j == 0 else lo) << PROB_BITS) - p[i, j]) * rate
         for m in range(n_in):
             w[wrow, j, m] += (st[i, j, m] * err) >> _LR_SHIFT
 
 
-@_jit
+@_jit_lanes
 def predict(k, cm, tol, rep, mixers, comp, sse, layout, scratch, extra):
     """Frequencies (k, 4) of lanes 0..k-1; fills ``scratch`` for :func:`update`."""
     table, hist, ctx_mask, mult, shift, offsets, st2, st_offset = cm[0], cm[1], cm[3], cm[4], cm[5], \
@@ -252,7 +261,7 @@ def _frequencies(p, i, out):
     out[i, 3] = f3
 
 
-@_jit
+@_jit_lanes
 def update(k, sym, t_rep, cm, tol, rep, mixers, comp, sse, layout, scratch, pending):
     """Learn the true symbols ``sym`` (k,) of the step :func:`predict` just made."""
     table, hist, rc, ctx_mask, mult, shift, offsets = cm[:7]
@@ -268,84 +277,30 @@ def update(k, sym, t_rep, cm, tol, rep, mixers, comp, sse, layout, scratch, pend
     mixer_rate, final_rate, decay, sse_order, sse_rate, buf_mask, slots, kmer, kshift, rc_shift, \
         rep_wmask, rep_threshold, rep_ir = layout[7:20]
     kmask = np.uint64(0xFFFFFFFFFFFFFFFF) >> np.uint64(64 - 2 * max(kmer, 1))
-    over_keys, over_model, check_rows, check_model = pending
+    over_keys, check_rows, ir_pos = pending
     n_models = n_in - 1
-    n_over = 0
-    n_check = 0
-    n_used = 0
-    bits = np.empty(3, dtype=np.int64)
-    irrows, rlook = scratch[22], scratch[23]
+    irrows, rlook, rep_flag = scratch[22], scratch[23], scratch[24]
     n_ir = len(ir_cols)
-    # histories, inverted-repeat rows and k-mer keys of every lane, then one tight pass over the
-    # rows and index entries they touch (their misses overlap; see predict)
-    for i in range(k):
-        su = np.uint64(sym[i])
+    # 1. each lane's own state (in parallel): histories, the rows and k-mer keys the shared phase
+    # needs, per-lane mixers, competition scores, tolerant histories and repeat candidates
+    for i in _prange(k):
+        s = sym[i]
+        hi, lo = s >> 1, s & 1
+        su = np.uint64(s)
         hv = (hist[i] << _U2) | su
         rv = (rc[i] >> _U2) | ((_U3 - su) << _U62)
         hist[i] = hv
         rc[i] = rv
         for j in range(n_ir):
             irrows[i, j] = _row(rv >> ir_shift[j], ir_cols[j], mult, shift, offsets)
-        if n_rep:
-            rep_key[i] = np.int64(((hv & kmask) * _HASH_MULT) >> np.uint64(kshift))
-            rlook[i, 1] = np.int64(((rv >> np.uint64(rc_shift)) * _HASH_MULT) >> np.uint64(kshift))
-    warm = np.uint32(0)
-    for i in range(k):
-        for j in range(n_ir):
-            warm |= table[irrows[i, j]]
-        if n_rep:
-            rlook[i, 0] = rindex[rep_key[i]]
-            rlook[i, 1] = rindex[rlook[i, 1]]
-    for i in range(k):
-        s = sym[i]
-        hi = s >> 1
-        bits[0] = hi
-        bits[1] = bits[2] = s & 1
-        # mixers, competition, SSE statistics
-        _learn(lane_w, i, st, i, n_in, p, bits, mixer_rate)
+        _learn(lane_w, i, st, i, n_in, p, hi, lo, mixer_rate)
         if competition:
-            _learn(shared_w, wset[i], st, i, n_in, p2, bits, mixer_rate)
-            _learn(final_w, i, st_fin, i, 3, p3, bits, final_rate)
+            _learn(final_w, i, st_fin, i, 3, p3, hi, lo, final_rate)
             for m in range(n_models):
-                c = 0
-                for j in (0, 1 + hi):
-                    v = st[i, j, m]
-                    c += cost[(v if bits[j] == 1 else -v) + STRETCH_LIMIT]
+                v0 = st[i, 0, m]
+                v1 = st[i, 1 + hi, m]
+                c = cost[(v0 if hi == 1 else -v0) + STRETCH_LIMIT] + cost[(v1 if lo == 1 else -v1) + STRETCH_LIMIT]
                 score[i, m] += c - (score[i, m] >> decay)
-        if sse_order:
-            for j in (0, 1 + hi):
-                idx = near[i, j]
-                if apm_count[idx] == 0:
-                    apm_used[n_used] = idx
-                    n_used += 1
-                apm_total[idx] += (bits[j] << PROB_BITS) - apm[idx]
-                apm_count[idx] += 1
-        # count increments (direct and inverted repeat contexts)
-        hv = hist[i]
-        for m in range(n_cm + n_ir):
-            if m < n_cm:
-                row, cs, model = rows[i, m], s, m
-            else:
-                j = m - n_cm
-                model = ir_cols[j]
-                row = irrows[i, j]
-                cs = 3 - np.int64((hv >> ir_sym_shift[j]) & _U3)
-            # add in place while the byte holds the sum; past 255 the increment waits in
-            # over_keys, and rows over their limit are halved once all increments are in
-            sh8 = np.uint64(8 * cs)
-            v = np.uint64(table[row])
-            c = (v >> sh8) & _U255
-            if c == _U255:
-                over_keys[n_over] = row * 4 + cs
-                over_model[n_over] = model
-                n_over += 1
-            else:
-                table[row] = np.uint32(v + (np.uint64(1) << sh8))
-                if np.int64(c) + 1 > limit_by_model[model]:
-                    check_rows[n_check] = row
-                    check_model[n_check] = model
-                    n_check += 1
-        # substitution-tolerant histories
         for t in range(n_tol):
             seen = tol_seen[i, t]
             pt = tol_pred[i, t]
@@ -358,18 +313,12 @@ def update(k, sym, t_rep, cm, tol, rep, mixers, comp, sse, layout, scratch, pend
                 tm = np.uint32(0)
             tol_hist[i, t] = th
             tol_miss[i, t] = tm
-        # repeat candidates
         if n_rep:
-            pos = lane_start[i] + t_rep
-            rep_pos[i] = pos
-            buf[pos & buf_mask] = s
+            rep_pos[i] = lane_start[i] + t_rep
             for r in range(n_rep):
                 live = rlive[i, r]
                 hit = live and rep_pred[i, r] == s
-                if live:
-                    rtotal[rep_state[i, r]] += 1
-                if hit:
-                    rhits[rep_state[i, r]] += 1
+                rep_flag[i, r] = 2 if hit else 1 if live else 0
                 rrun[i, r] = min(rrun[i, r] + 1, _RUN_CAP) if hit else 0
                 mm = ((rmiss[i, r] << np.uint32(1)) | np.uint32(1 if (live and not hit) else 0)) \
                     & np.uint32(rep_wmask)
@@ -377,26 +326,48 @@ def update(k, sym, t_rep, cm, tol, rep, mixers, comp, sse, layout, scratch, pend
                 if live and _popcount(mm) > rep_threshold:
                     rlive[i, r] = False
                 rq[i, r] += rdir[r]
-            _start(i, rlook[i, 0] + 1, 0, pos, rq, rlive, rrun, rmiss, slots, buf_mask)
+            rep_key[i] = np.int64(((hv & kmask) * _HASH_MULT) >> np.uint64(kshift))
+            rlook[i, 1] = np.int64(((rv >> np.uint64(rc_shift)) * _HASH_MULT) >> np.uint64(kshift))
+    # 2. one tight pass over the rows and index entries the lanes touch (their misses overlap), then
+    # the new repeat candidates, which need the index entries
+    warm = 0
+    for i in _prange(k):
+        for j in range(n_ir):
+            warm += np.int64(table[irrows[i, j]])
+        if n_rep:
+            rlook[i, 0] = rindex[rep_key[i]]
+            rlook[i, 1] = rindex[rlook[i, 1]]
+            _start(i, rlook[i, 0] + 1, 0, rep_pos[i], rq, rlive, rrun, rmiss, slots, buf_mask)
             if rep_ir:
-                _start(i, rlook[i, 1] - kmer, slots, pos, rq, rlive, rrun, rmiss, slots, buf_mask)
-    # shared tables: every lane's increments are in; apply them
-    if n_over:
-        order = np.argsort(over_keys[:n_over])
-        inc = np.zeros(4, dtype=np.int64)
-        i = 0
-        while i < n_over:
-            row = over_keys[order[i]] >> 2
-            inc[:] = 0
-            j = i
-            while j < n_over and (over_keys[order[j]] >> 2) == row:
-                inc[over_keys[order[j]] & 3] += 1
-                j += 1
-            _settle(table, row, inc, limit_by_model[over_model[order[i]]])
-            i = j
-    zero = np.zeros(4, dtype=np.int64)
-    for e in range(n_check):
-        _settle(table, check_rows[e], zero, limit_by_model[check_model[e]])
+                _start(i, rlook[i, 1] - kmer, slots, rep_pos[i], rq, rlive, rrun, rmiss, slots, buf_mask)
+    # 3. what lanes share, in lane order: the shared mixer, SSE sums, repeat statistics and bases,
+    # and the count increments
+    n_used = 0
+    for i in range(k):
+        s = sym[i]
+        hi, lo = s >> 1, s & 1
+        if competition:
+            _learn(shared_w, wset[i], st, i, n_in, p2, hi, lo, mixer_rate)
+        if sse_order:
+            for j in (0, 1 + hi):
+                idx = near[i, j]
+                if apm_count[idx] == 0:
+                    apm_used[n_used] = idx
+                    n_used += 1
+                apm_total[idx] += ((hi if j == 0 else lo) << PROB_BITS) - apm[idx]
+                apm_count[idx] += 1
+        if n_rep:
+            buf[rep_pos[i] & buf_mask] = s
+            for r in range(n_rep):
+                f = rep_flag[i, r]
+                if f:
+                    rtotal[rep_state[i, r]] += 1
+                if f == 2:
+                    rhits[rep_state[i, r]] += 1
+    # 4. the count increments, one context model's table per parallel task
+    for g in _prange(n_cm):
+        _count_model(g, k, sym, table, rows, irrows, ir_pos[g], ir_sym_shift, hist, limit_by_model[g],
+                     over_keys, check_rows)
     for u in range(n_used):
         idx = apm_used[u]
         apm[idx] = max(min(apm[idx] + ((apm_total[idx] // apm_count[idx]) >> sse_rate), _ONE - 1), 1)
@@ -414,6 +385,51 @@ def update(k, sym, t_rep, cm, tol, rep, mixers, comp, sse, layout, scratch, pend
         for i in range(k):
             rindex[rep_key[i]] = max(rindex[rep_key[i]], rep_pos[i])
     return warm  # keeps the warming reads alive
+
+
+@_jit
+def _count_model(g, k, sym, table, rows, irrows, jir, ir_sym_shift, hist, lim, over_keys, check_rows):
+    """Model g's count increments of the step: the lanes' contexts and, when ``jir`` >= 0 (its
+    column among the inverted-repeat models), their inverted-repeat contexts. A count is added in
+    place while its byte holds the sum; past 255 the increment waits in ``over_keys``; once all are
+    in, those rows get the rest and every row over the limit is halved (the reference's per-row sum,
+    then halving)."""
+    n_over = 0
+    n_check = 0
+    for i in range(k):
+        for d in range(2 if jir >= 0 else 1):
+            if d == 0:
+                row, cs = rows[i, g], sym[i]
+            else:
+                row = irrows[i, jir]
+                cs = 3 - np.int64((hist[i] >> ir_sym_shift[jir]) & _U3)
+            sh8 = np.uint64(8 * cs)
+            v = np.uint64(table[row])
+            c = (v >> sh8) & _U255
+            if c == _U255:
+                over_keys[g, n_over] = row * 4 + cs
+                n_over += 1
+            else:
+                table[row] = np.uint32(v + (np.uint64(1) << sh8))
+                if np.int64(c) + 1 > lim:
+                    check_rows[g, n_check] = row
+                    n_check += 1
+    if n_over:
+        keys = np.sort(over_keys[g, :n_over])
+        inc = np.zeros(4, dtype=np.int64)
+        i = 0
+        while i < n_over:
+            row = keys[i] >> 2
+            inc[:] = 0
+            j = i
+            while j < n_over and (keys[j] >> 2) == row:
+                inc[keys[j] & 3] += 1
+                j += 1
+            _settle(table, row, inc, lim)
+            i = j
+    zero = np.zeros(4, dtype=np.int64)
+    for e in range(n_check):
+        _settle(table, check_rows[g, e], zero, lim)
 
 
 @_jit
@@ -518,9 +534,11 @@ class KernelStep:
                          *(_empty(lanes, 3) for _ in range(6)), _empty(lanes), _empty(lanes, 3, 3),
                          _empty(lanes, 3), _empty(lanes), _empty(lanes),
                          _empty(lanes, n_tol), _empty(lanes, cm.inputs + n_tol, dtype=np.uint32),
-                         _empty(lanes, n_rep), _empty(lanes, len(ir_cols)), _empty(lanes, 2))
-        keys = lanes * (cm.inputs + len(ir_cols))
-        self._pending = (_empty(keys), _empty(keys), _empty(keys), _empty(keys))
+                         _empty(lanes, n_rep), _empty(lanes, len(ir_cols)), _empty(lanes, 2),
+                         _empty(lanes, n_rep))
+        ir_pos = np.full(cm.inputs, -1, dtype=_I64)
+        ir_pos[ir_cols] = np.arange(len(ir_cols))
+        self._pending = (_empty(cm.inputs, 2 * lanes), _empty(cm.inputs, 2 * lanes), ir_pos)
         self._n_extra = n_extra
         self._no_extra = _empty(lanes, 3, 0)
 
