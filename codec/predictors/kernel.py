@@ -340,14 +340,17 @@ def update(k, sym, t_rep, cm, tol, rep, mixers, comp, sse, layout, scratch, pend
             _start(i, rlook[i, 0] + 1, 0, rep_pos[i], rq, rlive, rrun, rmiss, slots, buf_mask)
             if rep_ir:
                 _start(i, rlook[i, 1] - kmer, slots, rep_pos[i], rq, rlive, rrun, rmiss, slots, buf_mask)
-    # 3. what lanes share, in lane order: the shared mixer, SSE sums, repeat statistics and bases,
-    # and the count increments
+    # 3. what lanes share: the shared mixer (one weight set per parallel task, its lanes in order),
+    # SSE sums, repeat statistics and bases
+    if competition:
+        for ws in _prange(shared_w.shape[0]):
+            for i in range(k):
+                if wset[i] == ws:
+                    _learn(shared_w, ws, st, i, n_in, p2, sym[i] >> 1, sym[i] & 1, mixer_rate)
     n_used = 0
     for i in range(k):
         s = sym[i]
         hi, lo = s >> 1, s & 1
-        if competition:
-            _learn(shared_w, wset[i], st, i, n_in, p2, hi, lo, mixer_rate)
         if sse_order:
             for j in (0, 1 + hi):
                 idx = near[i, j]
