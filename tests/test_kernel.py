@@ -6,11 +6,14 @@ across blocks."""
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+import codec
 from codec import models
 from codec.predictors.context_mix import ContextMixPredictor, ContextMixSpec
 from codec.predictors.context_models import ContextModelSpec
@@ -130,3 +133,25 @@ def test_compiled_step_does_not_depend_on_the_thread_count(threads: int) -> None
         _compare(lambda c: MixPredictor(FULL, 33, compiled=c), _sequence(6000, 5), 33)
     finally:
         set_threads(0)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_process_forked_after_a_compiled_step_still_compresses() -> None:
+    """GNU OpenMP (numba's usual threading layer) dies in a forked child; the child takes the numpy
+    path instead and writes the same archive."""
+    data = (Path(__file__).resolve().parent.parent / "spec" / "vectors" / "genome.fa").read_bytes()
+    expected = codec.compress(data, level=3)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        ok = False
+        try:
+            ok = codec.compress(data, level=3) == expected and codec.decompress(expected) == data
+        finally:
+            os.write(write_end, b"1" if ok else b"0")
+            os._exit(0)
+    os.close(write_end)
+    answer = os.read(read_end, 1)
+    os.close(read_end)
+    _, status = os.waitpid(pid, 0)
+    assert answer == b"1" and os.waitstatus_to_exitcode(status) == 0

@@ -22,7 +22,7 @@ import numpy as np
 
 from codec.constants import FREQ_TOTAL, PROB_BITS
 from codec.predictors.context_models import ContextModels, ContextModelSpec
-from codec.predictors.kernel import KernelStep, available as kernel_available
+from codec.predictors.kernel import KernelStep, available as kernel_available, runs_here
 from codec.predictors.mixer import Mixer
 
 BIAS = 256  # the mixer's bias input
@@ -93,7 +93,7 @@ class ContextMixPredictor:
         """Nothing to do: context models address bases by context, not position."""
 
     def predict(self, k: int) -> np.ndarray:
-        if self._kernel is not None:
+        if self._kernel is not None and runs_here():
             return self._kernel.predict(k, [source.stretches(k) for source in self._extra])
         nm = len(self.spec.models)
         st = np.empty((k, 3, nm + 1 + len(self._extra)), dtype=np.int64)
@@ -104,7 +104,7 @@ class ContextMixPredictor:
         return node_frequencies(self._mixer.mix(st, self._zero[:k]))
 
     def update(self, symbols: np.ndarray) -> None:
-        if self._kernel is not None:
+        if self._kernel is not None and runs_here():
             self._kernel.update(symbols)
         else:
             s = symbols.astype(np.int64)

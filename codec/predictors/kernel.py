@@ -17,6 +17,7 @@ numpy path. Results never depend on which path runs.
 from __future__ import annotations
 
 import os
+import threading
 from functools import lru_cache
 
 import numpy as np
@@ -49,6 +50,27 @@ _REPEAT_COUNT_LIMIT = 1 << 16
 def available() -> bool:
     """Whether the compiled path runs (numba importable and not disabled by ``DNACODEC_KERNEL=0``)."""
     return numba is not None and os.environ.get("DNACODEC_KERNEL", "1") != "0"
+
+
+_lock = threading.Lock()  # numba's workqueue threading layer must not be entered concurrently
+_ran = False  # a compiled step ran in this process
+_forked_after_run = False
+
+
+def _after_fork_in_child() -> None:
+    global _forked_after_run
+    _forked_after_run = _forked_after_run or _ran
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def runs_here() -> bool:
+    """False in a process forked after this one ran a compiled step: GNU OpenMP, numba's usual
+    threading layer on Linux, does not survive fork, so predictors there take the numpy path (the
+    same arithmetic over the same state, only slower)."""
+    return not _forked_after_run
 
 
 def set_threads(n: int) -> int:
@@ -547,14 +569,18 @@ class KernelStep:
 
     def predict(self, k: int, extra: list[np.ndarray]) -> np.ndarray:
         """(k, 4) frequencies; ``extra`` holds one (k, 3) stretch array per extra input."""
+        global _ran
         ex = np.stack(extra, axis=2).astype(_I64) if extra else self._no_extra[:k]
-        return predict(k, self._cm, self._tol, self._rep_arrays[:8], self._mixers, self._comp,
-                       self._sse[:1], self._layout, self._scratch, ex)
+        with _lock:
+            _ran = True
+            return predict(k, self._cm, self._tol, self._rep_arrays[:8], self._mixers, self._comp,
+                           self._sse[:1], self._layout, self._scratch, ex)
 
     def update(self, symbols: np.ndarray) -> None:
         """Learn the true symbols (k,) of the step just predicted."""
         t = self._rep._t if self._rep is not None else 0
-        update(len(symbols), symbols.astype(_I64), t, self._cm, self._tol, self._rep_arrays,
-               self._mixers, self._comp, self._sse, self._layout, self._scratch, self._pending)
+        with _lock:
+            update(len(symbols), symbols.astype(_I64), t, self._cm, self._tol, self._rep_arrays,
+                   self._mixers, self._comp, self._sse, self._layout, self._scratch, self._pending)
         if self._rep is not None:
             self._rep._t += 1

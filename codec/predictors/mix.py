@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from codec.predictors.context_mix import BIAS, MixerInput, node_bits, node_frequencies
-from codec.predictors.kernel import KernelStep, available as kernel_available
+from codec.predictors.kernel import KernelStep, available as kernel_available, runs_here
 from codec.predictors.context_models import ContextModels, ContextModelSpec
 from codec.predictors.mixer import Competition, Mixer
 from codec.predictors.repeat import RepeatModels, RepeatSpec
@@ -110,7 +110,7 @@ class MixPredictor:
             self._rep.start_block(lane_lengths)
 
     def predict(self, k: int) -> np.ndarray:
-        if self._kernel is not None:
+        if self._kernel is not None and runs_here():
             return self._kernel.predict(k, [source.stretches(k) for source in self._extra])
         st = np.empty((k, 3, self._n_models + 1), dtype=np.int64)
         a = self._cm.inputs
@@ -143,7 +143,7 @@ class MixPredictor:
         return node_frequencies(p)
 
     def update(self, symbols: np.ndarray) -> None:
-        if self._kernel is not None:
+        if self._kernel is not None and runs_here():
             self._kernel.update(symbols)
             for source in self._extra:
                 source.update(symbols)
