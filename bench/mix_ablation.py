@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Ablation of a mix (kind-3) model: what each model class and mixing stage contributes.
 
-    .venv/bin/python bench/mix_ablation.py FILE... [--model mix-v1] [--level 6] [--variant NAME]...
+    .venv/bin/python bench/mix_ablation.py FILE... [--model mix-v2] [--level 6] [--variant NAME]...
 
 Each variant is a real kind-3 model derived from ``--model`` (so its archives decode like any other):
   full            the model as shipped
@@ -55,7 +55,7 @@ def variant(base: models.Model, name: str) -> models.Model:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="+", type=Path)
-    ap.add_argument("--model", default="mix-v1")
+    ap.add_argument("--model", default="mix-v2")
     ap.add_argument("--level", type=int, default=6)
     ap.add_argument("--variant", action="append", choices=VARIANTS)
     args = ap.parse_args()

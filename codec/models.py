@@ -236,12 +236,20 @@ _BUNDLED_SPECS: dict[str, ContextMixSpec] = {
 }
 
 
-def _mix_models(high_hash_bits: int) -> tuple[ContextModelSpec, ...]:
-    """Orders 2-12 direct (alpha 1 up to order 8, then 1/2, 1/4, 1/8), 14-20 hashed (alpha 1/16),
-    all learning inverted repeats too."""
-    direct = [(2, 1), (4, 1), (6, 1), (8, 1), (10, 2), (11, 4), (12, 8)]
+def _mix_models(high_hash_bits: int, mid_alpha_inv: tuple[int, int, int] = (2, 4, 8),
+                high_alpha_inv: int = 16) -> tuple[ContextModelSpec, ...]:
+    """Orders 2-12 direct (alpha 1 up to order 8, then 1/``mid_alpha_inv`` for orders 10-12), 14-20
+    hashed (alpha 1/``high_alpha_inv``), all learning inverted repeats too."""
+    direct = [(2, 1), (4, 1), (6, 1), (8, 1), *zip((10, 11, 12), mid_alpha_inv)]
     return tuple([ContextModelSpec(o, 0, a, MAX_COUNT, True) for o, a in direct]
-                 + [ContextModelSpec(o, high_hash_bits, 16, MAX_COUNT, True) for o in (14, 16, 18, 20)])
+                 + [ContextModelSpec(o, high_hash_bits, high_alpha_inv, MAX_COUNT, True)
+                    for o in (14, 16, 18, 20)])
+
+
+# v2: the v1 predictors with less confident estimators on the long contexts (alpha 1 for orders
+# 10-12, 1/4 for the hashed orders; alpha 1 everywhere in mix-fast-v2): with this mixer they measured
+# 0.1-0.3% smaller on every test genome (issue 4 closing notes)
+_V2_MID, _V2_HIGH = (1, 1, 1), 4
 
 
 _STCM = (TolerantSpec(7, 16, 8), TolerantSpec(10, 16, 8))  # on the order-14 and order-20 tables
@@ -255,17 +263,23 @@ _BUNDLED_MIX: dict[str, MixSpec] = {
     "mix-v1": MixSpec(_mix_models(24), _STCM, RepeatSpec(12, 22, 24, 2, 16, 8, True)),
     # the best: 4x larger hashed tables and repeat index, about 1.3 GB
     "mix-max-v1": MixSpec(_mix_models(26), _STCM, RepeatSpec(12, 24, 26, 2, 16, 8, True)),
+    "mix-fast-v2": MixSpec(
+        tuple(ContextModelSpec(o, 0, 1, MAX_COUNT, True) for o in (3, 6, 9, 11, 12))
+        + tuple(ContextModelSpec(o, 22, 1, MAX_COUNT, True) for o in (16, 20)),
+        (), RepeatSpec(12, 20, 22, 1, 16, 8, True), competition=False),
+    "mix-v2": MixSpec(_mix_models(24, _V2_MID, _V2_HIGH), _STCM, RepeatSpec(12, 22, 24, 2, 16, 8, True)),
+    "mix-max-v2": MixSpec(_mix_models(26, _V2_MID, _V2_HIGH), _STCM, RepeatSpec(12, 24, 26, 2, 16, 8, True)),
 }
 BUNDLED: dict[str, Model] = {n: Model(n, encode_context_mix(s)) for n, s in _BUNDLED_SPECS.items()}
 BUNDLED.update({n: Model(n, encode_mix(s)) for n, s in _BUNDLED_MIX.items()})
 BUNDLED.update({p.name[:-len(MODEL_SUFFIX)]: Model(p.name[:-len(MODEL_SUFFIX)], p.read_bytes())
                 for p in sorted(BUNDLED_DIR.glob("*" + MODEL_SUFFIX))})
-DEFAULT_MODEL = "mix-v1"
+DEFAULT_MODEL = "mix-v2"
 # Level -> bundled model name (the levels also differ in lane length, codec/constants.py);
-# spec/LEVELS.md documents the ladder and the memory each level needs. The encoder switches mix-v1
-# and mix-max-v1 to their mito-primed versions for input like their training set (model_choice.py).
-LEVEL_MODELS = {1: "cm-fast-v1", 2: "cm-v1", 3: "mix-fast-v1", 4: "mix-fast-v1", 5: DEFAULT_MODEL,
-                6: DEFAULT_MODEL, 7: DEFAULT_MODEL, 8: "mix-max-v1", 9: "mix-max-v1"}
+# spec/LEVELS.md documents the ladder and the memory each level needs. The encoder switches mix-v2
+# and mix-max-v2 to the mito-primed models for input like their training set (model_choice.py).
+LEVEL_MODELS = {1: "cm-fast-v1", 2: "cm-v1", 3: "mix-fast-v2", 4: "mix-fast-v2", 5: DEFAULT_MODEL,
+                6: DEFAULT_MODEL, 7: DEFAULT_MODEL, 8: "mix-max-v2", 9: "mix-max-v2"}
 
 
 @lru_cache(maxsize=None)

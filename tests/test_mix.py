@@ -193,7 +193,9 @@ def test_mix_with_network_is_identical_on_numpy_and_torch() -> None:
     assert Decompressor(model, backend="torch").decompress(archives[0]) == data
 
 
-GOLDEN_MIX_FREQUENCIES = {"mix-v1": "7cf3080099aef04d", "mix-max-v1": "c780934f0c28d649"}
+GOLDEN_MIX_FREQUENCIES = {"mix-v1": "7cf3080099aef04d", "mix-max-v1": "c780934f0c28d649",
+                          "mix-fast-v2": "3dd65799ca8e0330", "mix-v2": "296d5fc7bf4c0129",
+                          "mix-max-v2": "be22dc8dde7b17db"}
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN_MIX_FREQUENCIES))
@@ -220,13 +222,13 @@ def test_level_model_switches_to_the_primed_one_only_for_training_like_input(req
     phage = (SHARED_DATA / "genomes" / "phage_lambda.fasta").read_bytes()
     assert _archive_model(mito) == "mix-mito-v1"
     assert _archive_model(mito, level=9) == "mix-max-mito-v1"
-    assert _archive_model(phage) == "mix-v1"
+    assert _archive_model(phage) == models.DEFAULT_MODEL
     assert _archive_model(mito, model="mix-v1") == "mix-v1"  # an explicit model is never switched
 
 
 def test_small_or_foreign_input_keeps_the_level_model() -> None:
-    assert _archive_model((VECTORS / "genome.fa").read_bytes()) == "mix-v1"
-    assert _archive_model(b">x\nACGT\n") == "mix-v1"
+    assert _archive_model((VECTORS / "genome.fa").read_bytes()) == models.DEFAULT_MODEL
+    assert _archive_model(b">x\nACGT\n") == models.DEFAULT_MODEL
 
 
 def _archive_model(data: bytes, **options) -> str:
