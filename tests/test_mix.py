@@ -194,8 +194,8 @@ def test_mix_with_network_is_identical_on_numpy_and_torch() -> None:
 
 
 GOLDEN_MIX_FREQUENCIES = {"mix-v1": "7cf3080099aef04d", "mix-max-v1": "c780934f0c28d649",
-                          "mix-fast-v2": "3dd65799ca8e0330", "mix-v2": "296d5fc7bf4c0129",
-                          "mix-max-v2": "be22dc8dde7b17db"}
+                          "mix-fast-v2": "964542b2c35fc878", "mix-v2": "52ccb2a4f769beae",
+                          "mix-max-v2": "0adedabf608e4957"}
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN_MIX_FREQUENCIES))
