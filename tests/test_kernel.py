@@ -15,6 +15,7 @@ from hypothesis import given, settings, strategies as st
 
 import codec
 from codec import models
+from codec.predictors import encode_block
 from codec.predictors.context_mix import ContextMixPredictor, ContextMixSpec
 from codec.predictors.context_models import ContextModelSpec
 from codec.predictors.kernel import available, set_threads
@@ -155,3 +156,22 @@ def test_a_process_forked_after_a_compiled_step_still_compresses() -> None:
     os.close(read_end)
     _, status = os.waitpid(pid, 0)
     assert answer == b"1" and os.waitstatus_to_exitcode(status) == 0
+
+
+def test_compiled_encoder_block_equals_the_reference() -> None:
+    """The encoder's fused block (one compiled call per block) codes what step-by-step coding codes."""
+    lanes, length = 24, 300
+    steps = _sequence(lanes * length, 6).reshape(lanes, length).T.copy()
+    counts = np.minimum(lanes, np.maximum(1, lanes - (np.arange(length) - length // 2)))
+    results = []
+    preds = [MixPredictor(FULL, lanes, compiled=c) for c in (False, True)]
+    for pred in preds:
+        blocks = []
+        for _ in range(2):
+            pred.start_block(np.full(lanes, length))
+            blocks.append(encode_block(pred, steps, counts))
+        results.append(blocks)
+    for (f_ref, s_ref), (f_fast, s_fast) in zip(*results):
+        assert np.array_equal(f_ref, f_fast) and np.array_equal(s_ref, s_fast)
+    for a, c in zip(_state(preds[0]), _state(preds[1]), strict=True):
+        assert np.array_equal(a, c)

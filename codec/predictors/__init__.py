@@ -50,8 +50,13 @@ def encode_block(predictor: Predictor, steps: np.ndarray, counts: np.ndarray) ->
 
     ``steps`` is (T, lanes) with the symbol of lane j at step t; ``counts[t]`` is the number of active
     lanes at step t. Returns (freq, start): for every coded symbol its frequency and cumulative start,
-    as (T, lanes) uint32 arrays (entries of inactive lanes are zero).
+    as (T, lanes) uint32 arrays (entries of inactive lanes are zero). A predictor with an
+    ``encode_steps(steps, counts)`` method may do the whole block itself (the compiled path does).
     """
+    fused = getattr(predictor, "encode_steps", None)
+    result = fused(steps, counts) if fused is not None else None
+    if result is not None:
+        return result
     freq = np.zeros(steps.shape, dtype=np.uint32)
     start = np.zeros(steps.shape, dtype=np.uint32)
     for t, k in enumerate(counts.tolist()):

@@ -23,9 +23,7 @@ import numpy as np
 from codec.constants import FREQ_TOTAL, PROB_BITS
 from codec.predictors.context_models import ContextModels, ContextModelSpec
 from codec.predictors.kernel import KernelStep, available as kernel_available, runs_here
-from codec.predictors.mixer import Mixer
-
-BIAS = 256  # the mixer's bias input
+from codec.predictors.mixer import BIAS, Mixer
 
 
 @dataclass(frozen=True)
@@ -91,6 +89,13 @@ class ContextMixPredictor:
 
     def start_block(self, lane_lengths: np.ndarray) -> None:
         """Nothing to do: context models address bases by context, not position."""
+
+    def encode_steps(self, steps: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The encoder's whole block in one compiled call (see :func:`codec.predictors.encode_block`),
+        or None where steps must go one by one (no compiled path, or an extra input)."""
+        if self._kernel is None or self._extra or not runs_here():
+            return None
+        return self._kernel.encode(steps, counts)
 
     def predict(self, k: int) -> np.ndarray:
         if self._kernel is not None and runs_here():

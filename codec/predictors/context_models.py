@@ -26,7 +26,7 @@ HASH_MULT = 0x9E3779B97F4A7C15
 MAX_DIRECT_ORDER = 13
 MAX_ORDER = 31
 MAX_COUNT = 255
-_PAIR_BITS = 9  # a node count is at most 2 * MAX_COUNT = 510 < 2**9
+PAIR_BITS = 9  # a node count is at most 2 * MAX_COUNT = 510 < 2**9
 
 
 def table_rows(model: "ContextModelSpec", offset: int, ctx: np.ndarray) -> np.ndarray:
@@ -58,7 +58,7 @@ class ContextModelSpec:
 @lru_cache(maxsize=None)
 def _node_stretch(alpha_inv: int) -> np.ndarray:
     """int16[2**18]: stretch of P(bit=1) for node counts (n1, n0), index (n1 << 9) | n0."""
-    n1, n0 = np.divmod(np.arange(1 << (2 * _PAIR_BITS), dtype=np.int64), 1 << _PAIR_BITS)
+    n1, n0 = np.divmod(np.arange(1 << (2 * PAIR_BITS), dtype=np.int64), 1 << PAIR_BITS)
     p = ((alpha_inv * n1 + 1) << PROB_BITS) // (alpha_inv * (n0 + n1) + 2)
     return stretch_table()[np.minimum(p, (1 << PROB_BITS) - 1)].astype(np.int16)
 
@@ -141,7 +141,7 @@ class ContextModels:
         self._ir_sym_shift = (np.uint64(2) * orders[self._ir]).astype(np.uint64)
         alphas = sorted({m.alpha_inv for m in self.specs})
         self._st2 = np.concatenate([_node_stretch(a) for a in alphas])
-        self.st_offset = np.array([alphas.index(m.alpha_inv) << (2 * _PAIR_BITS) for m in self.specs],
+        self.st_offset = np.array([alphas.index(m.alpha_inv) << (2 * PAIR_BITS) for m in self.specs],
                                   dtype=np.int32)
         self.hist = np.zeros(lanes, dtype=np.uint64)  # last 32 bases, newest in the low bits
         self.rc = np.zeros(lanes, dtype=np.uint64)  # their reverse complement, newest in the high bits
@@ -167,9 +167,9 @@ class ContextModels:
         s23 = counts[..., 2] + counts[..., 3]
         k, m = s01.shape
         idx = np.empty((k, 3, m), dtype=np.int32)
-        idx[:, 0] = (s23 << _PAIR_BITS) | s01
-        idx[:, 1] = (counts[..., 1] << _PAIR_BITS) | counts[..., 0]
-        idx[:, 2] = (counts[..., 3] << _PAIR_BITS) | counts[..., 2]
+        idx[:, 0] = (s23 << PAIR_BITS) | s01
+        idx[:, 1] = (counts[..., 1] << PAIR_BITS) | counts[..., 0]
+        idx[:, 2] = (counts[..., 3] << PAIR_BITS) | counts[..., 2]
         idx += st_offset
         return self._st2[idx]
 

@@ -5,9 +5,10 @@ The numpy classes (``context_models``, ``tolerant``, ``repeat``, ``mixer``, ``ss
 readable reference of ``spec/MIX.md``; this module runs the same integer arithmetic lane by lane in
 compiled loops, over the *same* state arrays, so a predictor may switch between the two at any step.
 Everything that several lanes write in one step is a commutative integer sum (or a maximum) applied
-after all lanes were read, exactly as in the reference: the context-count update accumulates each
-touched row's increments in a small open-addressing map before it halves the row once, which is what
-the reference's sort + run-length sum computes. ``tests/test_kernel.py`` proves the two paths
+after all lanes were read, exactly as in the reference: the context-count update adds each
+increment to its byte in place while the byte holds the sum, keeps the rest aside, and halves each row
+over its limit once every lane's increments are in, which is what the reference's sort + per-row sum
+computes. ``tests/test_kernel.py`` proves the two paths
 identical, frequency for frequency and state for state.
 
 ``available()`` is false when numba is missing or ``DNACODEC_KERNEL=0``; the predictors then use the
@@ -24,26 +25,22 @@ import numpy as np
 
 from codec.constants import FREQ_TOTAL, PROB_BITS, STRETCH_LIMIT
 from codec.fixedpoint import squash_table, stretch_table
+from codec.predictors.context_models import HASH_MULT, PAIR_BITS
+from codec.predictors.mixer import BIAS, LR_SHIFT
+from codec.predictors.repeat import COUNT_LIMIT, MISS_BUCKETS, REPEAT_STATES, RUN_BOUNDS, RUN_CAP
+from codec.predictors.sse import BUCKETS as APM_BUCKETS, STEP as APM_STEP
 
 try:  # numba is a dependency; the numpy reference path still works without it
     import numba
 except ImportError:  # pragma: no cover - exercised only where numba is absent
     numba = None
 
-_HASH_MULT = np.uint64(0x9E3779B97F4A7C15)
+_HASH_MULT = np.uint64(HASH_MULT)
 _U2 = np.uint64(2)
 _U3 = np.uint64(3)
 _U62 = np.uint64(62)
 _U255 = np.uint64(255)
-_PAIR_BITS = 9
-_LR_SHIFT = 24
 _ONE = 1 << PROB_BITS
-_APM_BUCKETS = 33
-_APM_STEP = 2 * STRETCH_LIMIT // (_APM_BUCKETS - 1)
-_RUN_CAP = 15
-_MISS_BUCKETS = 4
-_REPEAT_STATES = 4  # of the shared mixer's context (mix.REPEAT_STATES)
-_REPEAT_COUNT_LIMIT = 1 << 16
 
 
 @lru_cache(maxsize=None)
@@ -112,9 +109,9 @@ def _popcount(x):
 
 @_jit
 def _node_stretches(st, i, col, c0, c1, c2, c3, st2, off):
-    st[i, 0, col] = st2[(((c2 + c3) << _PAIR_BITS) | (c0 + c1)) + off]
-    st[i, 1, col] = st2[((c1 << _PAIR_BITS) | c0) + off]
-    st[i, 2, col] = st2[((c3 << _PAIR_BITS) | c2) + off]
+    st[i, 0, col] = st2[(((c2 + c3) << PAIR_BITS) | (c0 + c1)) + off]
+    st[i, 1, col] = st2[((c1 << PAIR_BITS) | c0) + off]
+    st[i, 2, col] = st2[((c3 << PAIR_BITS) | c2) + off]
 
 
 @_jit
@@ -144,7 +141,7 @@ def _learn(w, wrow, st, i, n_in, p, hi, lo, rate):
     for j in (0, 1 + hi):
         err = (((hi if j == 0 else lo) << PROB_BITS) - p[i, j]) * rate
         for m in range(n_in):
-            w[wrow, j, m] += (st[i, j, m] * err) >> _LR_SHIFT
+            w[wrow, j, m] += (st[i, j, m] * err) >> LR_SHIFT
 
 
 @_jit_lanes
@@ -218,8 +215,8 @@ def predict(k, cm, tol, rep, mixers, comp, sse, layout, scratch, extra):
             col = n_cm + n_tol + r
             b = np.int64(rbase[i, r])
             pred = b if rdir[r] > 0 else 3 - b
-            state = rrun[i, r] * _MISS_BUCKETS + min(_popcount(rmiss[i, r] & np.uint32(0xFF)),
-                                                    _MISS_BUCKETS - 1)
+            state = rrun[i, r] * MISS_BUCKETS + min(_popcount(rmiss[i, r] & np.uint32(0xFF)),
+                                                    MISS_BUCKETS - 1)
             rep_pred[i, r] = pred
             rep_state[i, r] = state
             sh, sl = 0, 0
@@ -235,20 +232,22 @@ def predict(k, cm, tol, rep, mixers, comp, sse, layout, scratch, extra):
             for j in range(3):
                 st[i, j, extra_col + e] = extra[i, j, e]
         for j in range(3):
-            st[i, j, bias_col] = 256
+            st[i, j, bias_col] = BIAS
         _mix(lane_w, i, st, i, n_in, squash, dot, p)
         if competition:
             c = 0
             for m in range(1, n_models):
                 if score[i, m] < score[i, c]:
                     c = m
-            rs = (1 if best_run > 0 else 0) + (1 if best_run > 4 else 0) + (1 if best_run > 12 else 0)
-            wset[i] = classes[c] * _REPEAT_STATES + rs
+            rs = 0
+            for bound in RUN_BOUNDS:
+                rs += 1 if best_run > bound else 0
+            wset[i] = classes[c] * REPEAT_STATES + rs
             _mix(shared_w, wset[i], st, i, n_in, squash, dot2, p2)
             for j in range(3):
                 st_fin[i, j, 0] = dot[i, j]
                 st_fin[i, j, 1] = dot2[i, j]
-                st_fin[i, j, 2] = 256
+                st_fin[i, j, 2] = BIAS
             _mix(final_w, i, st_fin, i, 3, squash, dot3, p3)
             for j in range(3):
                 po[j] = p3[i, j]
@@ -260,11 +259,11 @@ def predict(k, cm, tol, rep, mixers, comp, sse, layout, scratch, extra):
             for j in range(3):
                 ctx = hctx + (j << (2 * sse_order))
                 sv = stretch[po[j]] + STRETCH_LIMIT
-                lo = min(sv // _APM_STEP, _APM_BUCKETS - 2)
-                frac = sv - lo * _APM_STEP
-                base = ctx * _APM_BUCKETS + lo
-                q = (apm[base] * (_APM_STEP - frac) + apm[base + 1] * frac) // _APM_STEP
-                near[i, j] = base + 1 if frac * 2 >= _APM_STEP else base
+                lo = min(sv // APM_STEP, APM_BUCKETS - 2)
+                frac = sv - lo * APM_STEP
+                base = ctx * APM_BUCKETS + lo
+                q = (apm[base] * (APM_STEP - frac) + apm[base + 1] * frac) // APM_STEP
+                near[i, j] = base + 1 if frac * 2 >= APM_STEP else base
                 po[j] = max(min((po[j] + 3 * q) >> 2, _ONE - 1), 1)
         _frequencies(po, i, out)
     return out
@@ -341,7 +340,7 @@ def update(k, sym, t_rep, cm, tol, rep, mixers, comp, sse, layout, scratch, pend
                 live = rlive[i, r]
                 hit = live and rep_pred[i, r] == s
                 rep_flag[i, r] = 2 if hit else 1 if live else 0
-                rrun[i, r] = min(rrun[i, r] + 1, _RUN_CAP) if hit else 0
+                rrun[i, r] = min(rrun[i, r] + 1, RUN_CAP) if hit else 0
                 mm = ((rmiss[i, r] << np.uint32(1)) | np.uint32(1 if (live and not hit) else 0)) \
                     & np.uint32(rep_wmask)
                 rmiss[i, r] = mm
@@ -401,15 +400,36 @@ def update(k, sym, t_rep, cm, tol, rep, mixers, comp, sse, layout, scratch, pend
     if n_rep:
         over = False
         for s in range(len(rtotal)):
-            over |= rtotal[s] > _REPEAT_COUNT_LIMIT
+            over |= rtotal[s] > COUNT_LIMIT
         if over:
             for s in range(len(rtotal)):
-                if rtotal[s] > _REPEAT_COUNT_LIMIT:
+                if rtotal[s] > COUNT_LIMIT:
                     rtotal[s] >>= 1
                     rhits[s] >>= 1
         for i in range(k):
             rindex[rep_key[i]] = max(rindex[rep_key[i]], rep_pos[i])
     return warm  # keeps the warming reads alive
+
+
+@_jit
+def encode(steps, counts, t_rep, cm, tol, rep, mixers, comp, sse, layout, scratch, pending, extra, freq,
+           start):
+    """The encoder's block in one call: per step, :func:`predict`, each lane's frequency and
+    cumulative start of its symbol (``freq``, ``start``), :func:`update`."""
+    rep_read = (rep[0], rep[1], rep[2], rep[3], rep[4], rep[5], rep[6], rep[7])
+    sym = np.empty(steps.shape[1], dtype=np.int64)
+    for t in range(len(counts)):
+        k = counts[t]
+        f = predict(k, cm, tol, rep_read, mixers, comp, (sse[0],), layout, scratch, extra)
+        for i in range(k):
+            s = np.int64(steps[t, i])
+            sym[i] = s
+            c = 0
+            for j in range(s):
+                c += f[i, j]
+            freq[t, i] = f[i, s]
+            start[t, i] = c
+        update(k, sym[:k], t_rep + t, cm, tol, rep, mixers, comp, sse, layout, scratch, pending)
 
 
 @_jit
@@ -575,6 +595,22 @@ class KernelStep:
             _ran = True
             return predict(k, self._cm, self._tol, self._rep_arrays[:8], self._mixers, self._comp,
                            self._sse[:1], self._layout, self._scratch, ex)
+
+    def encode(self, steps: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`codec.predictors.encode_block` in one compiled call (no extra inputs)."""
+        global _ran
+        assert self._n_extra == 0
+        freq = np.zeros(steps.shape, dtype=np.uint32)
+        start = np.zeros(steps.shape, dtype=np.uint32)
+        t = self._rep._t if self._rep is not None else 0
+        with _lock:
+            _ran = True
+            encode(np.ascontiguousarray(steps, dtype=np.uint8), np.asarray(counts, dtype=_I64), t, self._cm,
+                   self._tol, self._rep_arrays, self._mixers, self._comp, self._sse, self._layout,
+                   self._scratch, self._pending, self._no_extra, freq, start)
+        if self._rep is not None:
+            self._rep._t += len(counts)
+        return freq, start
 
     def update(self, symbols: np.ndarray) -> None:
         """Learn the true symbols (k,) of the step just predicted."""

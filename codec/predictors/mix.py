@@ -18,17 +18,16 @@ from typing import Sequence
 import numpy as np
 
 from codec.predictors.context_mix import BIAS, MixerInput, node_bits, node_frequencies
-from codec.predictors.kernel import KernelStep, available as kernel_available, runs_here
 from codec.predictors.context_models import ContextModels, ContextModelSpec
+from codec.predictors.kernel import KernelStep, available as kernel_available, runs_here
 from codec.predictors.mixer import Competition, Mixer
-from codec.predictors.repeat import RepeatModels, RepeatSpec
+from codec.predictors.repeat import REPEAT_STATES, RUN_BOUNDS, RepeatModels, RepeatSpec
 from codec.predictors.sse import APM
 from codec.predictors.tolerant import TolerantModels, TolerantSpec
 
 # competition classes of the inputs
 CLASS_SHORT, CLASS_MEDIUM, CLASS_LONG, CLASS_TOLERANT, CLASS_REPEAT, CLASS_NEURAL = range(6)
 N_CLASSES = 6
-REPEAT_STATES = 4  # none, a young candidate (run <= 4), established (<= 12), a long run
 
 
 @dataclass(frozen=True)
@@ -109,6 +108,13 @@ class MixPredictor:
         if self._rep:
             self._rep.start_block(lane_lengths)
 
+    def encode_steps(self, steps: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The encoder's whole block in one compiled call (see :func:`codec.predictors.encode_block`),
+        or None where steps must go one by one (no compiled path, or an extra input)."""
+        if self._kernel is None or self._extra or not runs_here():
+            return None
+        return self._kernel.encode(steps, counts)
+
     def predict(self, k: int) -> np.ndarray:
         if self._kernel is not None and runs_here():
             return self._kernel.predict(k, [source.stretches(k) for source in self._extra])
@@ -130,7 +136,7 @@ class MixPredictor:
         p = self._lane_mixer.mix(st, zero)
         if self._competition is not None:
             run = self._rep.best_run(k) if self._rep else zero
-            rep_state = (run > 0).astype(np.int64) + (run > 4) + (run > 12)
+            rep_state = sum((run > b).astype(np.int64) for b in RUN_BOUNDS)
             self._shared_mixer.mix(st, self._competition.winner(k) * REPEAT_STATES + rep_state)
             st2 = np.empty((k, 3, 3), dtype=np.int64)
             st2[..., 0] = self._lane_mixer.dot

@@ -22,6 +22,7 @@ from codec.fixedpoint import squash_table
 from codec.predictors.context_models import run_starts
 
 LR_SHIFT = 24
+BIAS = 256  # the mixers' bias input
 _COST_BITS = 8  # code lengths in units of 1/256 bit
 
 

@@ -29,10 +29,14 @@ from codec.fixedpoint import stretch_table
 from codec.predictors.context_models import HASH_MULT
 
 MAX_KMER = 32  # a lane's history holds 32 bases
-_RUN_CAP = 15
-_MISS_BUCKETS = 4  # recent misses 0, 1, 2, 3+
-STATES = (_RUN_CAP + 1) * _MISS_BUCKETS
-_COUNT_LIMIT = 1 << 16
+RUN_CAP = 15
+MISS_BUCKETS = 4  # recent misses 0, 1, 2, 3+
+STATES = (RUN_CAP + 1) * MISS_BUCKETS
+COUNT_LIMIT = 1 << 16
+# the repeat state that selects the mix predictor's shared mixer set: no live candidate, or the best
+# live run length + 1 up to 4, up to 12, longer
+RUN_BOUNDS = (0, 4, 12)
+REPEAT_STATES = len(RUN_BOUNDS) + 1
 
 
 @dataclass(frozen=True)
@@ -88,8 +92,8 @@ class RepeatModels:
         self._t = 0
 
     def _state(self, k: int) -> np.ndarray:
-        recent = np.minimum(np.bitwise_count(self._miss[:k] & np.uint32(0xFF)), _MISS_BUCKETS - 1)
-        return self._run[:k] * _MISS_BUCKETS + recent
+        recent = np.minimum(np.bitwise_count(self._miss[:k] & np.uint32(0xFF)), MISS_BUCKETS - 1)
+        return self._run[:k] * MISS_BUCKETS + recent
 
     def stretches(self, k: int) -> np.ndarray:
         """(k, 3, slots) inputs of lanes 0..k-1."""
@@ -133,11 +137,11 @@ class RepeatModels:
         state = self._state_k
         self._total += np.bincount(state[live], minlength=STATES)
         self._hits += np.bincount(state[hit], minlength=STATES)
-        if self._total.max() > _COUNT_LIMIT:
-            over = self._total > _COUNT_LIMIT
+        if self._total.max() > COUNT_LIMIT:
+            over = self._total > COUNT_LIMIT
             self._total[over] >>= 1
             self._hits[over] >>= 1
-        self._run[:k] = np.where(hit, np.minimum(self._run[:k] + 1, _RUN_CAP), 0)
+        self._run[:k] = np.where(hit, np.minimum(self._run[:k] + 1, RUN_CAP), 0)
         miss = ((self._miss[:k] << np.uint32(1)) | (live & ~hit).astype(np.uint32)) & self._wmask
         self._miss[:k] = miss
         live &= np.bitwise_count(miss) <= spec.threshold

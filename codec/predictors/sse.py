@@ -15,7 +15,7 @@ from codec.constants import PROB_BITS, STRETCH_LIMIT
 from codec.fixedpoint import squash_table, stretch_table
 
 BUCKETS = 33
-_STEP = 2 * STRETCH_LIMIT // (BUCKETS - 1)  # 192
+STEP = 2 * STRETCH_LIMIT // (BUCKETS - 1)  # 192
 
 
 class APM:
@@ -24,20 +24,20 @@ class APM:
     def __init__(self, contexts: int, rate: int) -> None:
         self.contexts = contexts
         self.rate = rate
-        ident = squash_table()[np.arange(BUCKETS) * _STEP]
+        ident = squash_table()[np.arange(BUCKETS) * STEP]
         self.t = np.tile(ident, (contexts, 1)).reshape(-1).astype(np.int64)
         self._stretch = stretch_table()
 
     def refine(self, p: np.ndarray, ctx: np.ndarray) -> np.ndarray:
         """(k, 3) probabilities and (k, 3) contexts -> refined (k, 3) probabilities."""
         s = self._stretch[p] + STRETCH_LIMIT
-        lo = s // _STEP
+        lo = s // STEP
         lo = np.minimum(lo, BUCKETS - 2)
-        frac = s - lo * _STEP
+        frac = s - lo * STEP
         base = ctx * BUCKETS + lo
         a, b = self.t[base], self.t[base + 1]
-        q = (a * (_STEP - frac) + b * frac) // _STEP
-        self._near = np.where(frac * 2 >= _STEP, base + 1, base)
+        q = (a * (STEP - frac) + b * frac) // STEP
+        self._near = np.where(frac * 2 >= STEP, base + 1, base)
         out = (p + 3 * q) >> 2
         np.minimum(out, (1 << PROB_BITS) - 1, out=out)
         return np.maximum(out, 1, out=out)
