@@ -123,6 +123,19 @@ class LaneDecoder:
         self._x[:k] = x
         return sym
 
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(lane states, the words not read yet, lane lengths, coded lanes per step): the state a
+        compiled decoding loop works on in place (then :meth:`advance`)."""
+        return self._x, self._words[self._pos:], self._lens.astype(np.int64), self._coded.astype(np.int64)
+
+    def advance(self, steps: int, words_read: int) -> None:
+        """Record that a compiled loop decoded ``steps`` steps reading ``words_read`` words (-1: it ran
+        out of words, which raises like :meth:`decode`)."""
+        if words_read < 0:
+            raise CodecError("body stream: truncated (coder ran out of words)")
+        self._t += steps
+        self._pos += words_read
+
     def finish(self) -> None:
         """Check the stream ended exactly where it should: every lane back at an initial state."""
         if self._pos != len(self._words):

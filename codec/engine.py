@@ -466,11 +466,13 @@ class Decompressor:
         self._predictor.start_block(lens)
         steps = np.zeros(grid.shape, dtype=np.uint8)
         pred = self._predictor
+        fused = getattr(pred, "decode_steps", None)
         with small_matrix_threads():
-            for t, k in enumerate(counts.tolist()):
-                sym = decoder.decode(pred.predict(k))
-                steps[t, :k] = sym
-                pred.update(sym)
+            if fused is None or not fused(decoder, counts, steps):
+                for t, k in enumerate(counts.tolist()):
+                    sym = decoder.decode(pred.predict(k))
+                    steps[t, :k] = sym
+                    pred.update(sym)
         decoder.finish()
         # lanes are contiguous runs of the block, so lane-major order of the valid steps is block order
         valid = np.arange(len(steps))[None, :] < lens[:, None]

@@ -175,3 +175,39 @@ def test_compiled_encoder_block_equals_the_reference() -> None:
         assert np.array_equal(f_ref, f_fast) and np.array_equal(s_ref, s_fast)
     for a, c in zip(_state(preds[0]), _state(preds[1]), strict=True):
         assert np.array_equal(a, c)
+
+
+def test_compiled_decoder_block_equals_the_reference() -> None:
+    """The decoder's fused block reads back what was coded, leaves the same predictor state as the
+    step-by-step decoder, and reports a truncated body as the step-by-step decoder does."""
+    from codec.coder import LaneDecoder, encode as rans_encode
+    from codec.engine import _lane_grid
+    from formats.errors import CodecError
+
+    bases = _sequence(20000, 7).astype(np.uint8)
+    lens, counts, grid = _lane_grid(len(bases), 16)
+    steps = bases[grid]
+    coder = MixPredictor(FULL, 16, compiled=False)
+    coder.start_block(lens)
+    body = rans_encode(*encode_block(coder, steps, counts), steps, lens)
+    decoded = []
+    for compiled in (False, True):
+        pred = MixPredictor(FULL, 16, compiled=compiled)
+        pred.start_block(lens)
+        decoder = LaneDecoder(body, lens)
+        out = np.zeros(grid.shape, dtype=np.uint8)
+        if not (compiled and pred.decode_steps(decoder, counts, out)):
+            for t, k in enumerate(counts.tolist()):
+                out[t, :k] = sym = decoder.decode(pred.predict(k))
+                pred.update(sym)
+        decoder.finish()
+        decoded.append((out, _state(pred)))
+    valid = np.arange(len(grid))[:, None] < lens[None, :]
+    assert np.array_equal(decoded[1][0][valid], steps[valid])
+    assert np.array_equal(decoded[0][0], decoded[1][0])
+    for a, c in zip(decoded[0][1], decoded[1][1], strict=True):
+        assert np.array_equal(a, c)
+    pred = MixPredictor(FULL, 16, compiled=True)
+    pred.start_block(lens)
+    with pytest.raises(CodecError, match="truncated"):
+        pred.decode_steps(LaneDecoder(body[:-4 * 50], lens), counts, np.zeros(grid.shape, dtype=np.uint8))

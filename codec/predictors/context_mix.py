@@ -97,6 +97,14 @@ class ContextMixPredictor:
             return None
         return self._kernel.encode(steps, counts)
 
+    def decode_steps(self, decoder, counts: np.ndarray, steps: np.ndarray) -> bool:
+        """Decode a whole block with ``decoder`` into ``steps`` in one compiled call; False (nothing
+        done) where steps must go one by one."""
+        if self._kernel is None or self._extra or not runs_here():
+            return False
+        self._kernel.decode(decoder, counts, steps)
+        return True
+
     def predict(self, k: int) -> np.ndarray:
         if self._kernel is not None and runs_here():
             return self._kernel.predict(k, [source.stretches(k) for source in self._extra])

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from codec.constants import FREQ_TOTAL, PROB_BITS, STRETCH_LIMIT
+from codec.constants import FREQ_BITS, FREQ_TOTAL, PROB_BITS, RANS_LOW, RANS_WORD_BITS, STRETCH_LIMIT
 from codec.fixedpoint import squash_table, stretch_table
 from codec.predictors.context_models import HASH_MULT, PAIR_BITS
 from codec.predictors.mixer import BIAS, LR_SHIFT
@@ -41,6 +41,9 @@ _U3 = np.uint64(3)
 _U62 = np.uint64(62)
 _U255 = np.uint64(255)
 _ONE = 1 << PROB_BITS
+# steps per compiled call of a fused block: short enough that Ctrl-C and other signals, which Python
+# handles between calls, get through within a fraction of a second
+_CHUNK_STEPS = 256
 
 
 @lru_cache(maxsize=None)
@@ -412,13 +415,13 @@ def update(k, sym, t_rep, cm, tol, rep, mixers, comp, sse, layout, scratch, pend
 
 
 @_jit
-def encode(steps, counts, t_rep, cm, tol, rep, mixers, comp, sse, layout, scratch, pending, extra, freq,
-           start):
-    """The encoder's block in one call: per step, :func:`predict`, each lane's frequency and
-    cumulative start of its symbol (``freq``, ``start``), :func:`update`."""
+def encode(t_begin, t_end, steps, counts, t_rep, cm, tol, rep, mixers, comp, sse, layout, scratch, pending,
+           extra, freq, start):
+    """Steps t_begin..t_end-1 of the encoder's block in one call: per step, :func:`predict`, each
+    lane's frequency and cumulative start of its symbol (``freq``, ``start``), :func:`update`."""
     rep_read = (rep[0], rep[1], rep[2], rep[3], rep[4], rep[5], rep[6], rep[7])
     sym = np.empty(steps.shape[1], dtype=np.int64)
-    for t in range(len(counts)):
+    for t in range(t_begin, t_end):
         k = counts[t]
         f = predict(k, cm, tol, rep_read, mixers, comp, (sse[0],), layout, scratch, extra)
         for i in range(k):
@@ -429,7 +432,46 @@ def encode(steps, counts, t_rep, cm, tol, rep, mixers, comp, sse, layout, scratc
                 c += f[i, j]
             freq[t, i] = f[i, s]
             start[t, i] = c
-        update(k, sym[:k], t_rep + t, cm, tol, rep, mixers, comp, sse, layout, scratch, pending)
+        update(k, sym[:k], t_rep + t - t_begin, cm, tol, rep, mixers, comp, sse, layout, scratch, pending)
+
+
+@_jit
+def decode(t_begin, t_end, counts, coded, lens, x, words, t_rep, cm, tol, rep, mixers, comp, sse, layout,
+           scratch, pending, extra, steps_out):
+    """Steps t_begin..t_end-1 of the decoder's block in one call: per step, :func:`predict`, the
+    rANS decoding of :class:`codec.coder.LaneDecoder` (tail symbols from the recovered states,
+    renormalisation words in lane order), :func:`update`. Returns the number of words read, or -1
+    when they ran out."""
+    rep_read = (rep[0], rep[1], rep[2], rep[3], rep[4], rep[5], rep[6], rep[7])
+    sym = np.empty(steps_out.shape[1], dtype=np.int64)
+    freq_mask = np.uint64(FREQ_TOTAL - 1)
+    low = np.uint64(RANS_LOW)
+    pos = 0
+    for t in range(t_begin, t_end):
+        k = counts[t]
+        f = predict(k, cm, tol, rep_read, mixers, comp, (sse[0],), layout, scratch, extra)
+        m = coded[t] if t < len(coded) else 0
+        for i in range(m, k):
+            sym[i] = np.int64((x[i] >> np.uint64(2 * (lens[i] - 1 - t))) & _U3)
+        for i in range(m):
+            xi = x[i]
+            slot = np.int64(xi & freq_mask)
+            s, c = 0, 0
+            while s < 3 and slot >= c + f[i, s]:
+                c += f[i, s]
+                s += 1
+            xi = np.uint64(f[i, s]) * (xi >> np.uint64(FREQ_BITS)) + np.uint64(slot - c)
+            if xi < low:
+                if pos >= len(words):
+                    return -1
+                xi = (xi << np.uint64(RANS_WORD_BITS)) | words[pos]
+                pos += 1
+            x[i] = xi
+            sym[i] = s
+        for i in range(k):
+            steps_out[t, i] = sym[i]
+        update(k, sym[:k], t_rep + t - t_begin, cm, tol, rep, mixers, comp, sse, layout, scratch, pending)
+    return pos
 
 
 @_jit
@@ -602,15 +644,38 @@ class KernelStep:
         assert self._n_extra == 0
         freq = np.zeros(steps.shape, dtype=np.uint32)
         start = np.zeros(steps.shape, dtype=np.uint32)
-        t = self._rep._t if self._rep is not None else 0
-        with _lock:
-            _ran = True
-            encode(np.ascontiguousarray(steps, dtype=np.uint8), np.asarray(counts, dtype=_I64), t, self._cm,
-                   self._tol, self._rep_arrays, self._mixers, self._comp, self._sse, self._layout,
-                   self._scratch, self._pending, self._no_extra, freq, start)
-        if self._rep is not None:
-            self._rep._t += len(counts)
+        steps = np.ascontiguousarray(steps, dtype=np.uint8)
+        counts = np.asarray(counts, dtype=_I64)
+        for t0 in range(0, len(counts), _CHUNK_STEPS):
+            t1 = min(t0 + _CHUNK_STEPS, len(counts))
+            t = self._rep._t if self._rep is not None else 0
+            with _lock:
+                _ran = True
+                encode(t0, t1, steps, counts, t, self._cm, self._tol, self._rep_arrays, self._mixers,
+                       self._comp, self._sse, self._layout, self._scratch, self._pending, self._no_extra,
+                       freq, start)
+            if self._rep is not None:
+                self._rep._t += t1 - t0
         return freq, start
+
+    def decode(self, decoder, counts: np.ndarray, steps: np.ndarray) -> None:
+        """Decode a block with ``decoder`` (a :class:`codec.coder.LaneDecoder`) into ``steps``
+        ((T, lanes) uint8), predicting and learning as it goes (no extra inputs)."""
+        global _ran
+        assert self._n_extra == 0
+        counts = np.asarray(counts, dtype=_I64)
+        for t0 in range(0, len(counts), _CHUNK_STEPS):
+            t1 = min(t0 + _CHUNK_STEPS, len(counts))
+            x, words, lens, coded = decoder.arrays()
+            t = self._rep._t if self._rep is not None else 0
+            with _lock:
+                _ran = True
+                pos = decode(t0, t1, counts, coded, lens, x, words, t, self._cm, self._tol, self._rep_arrays,
+                             self._mixers, self._comp, self._sse, self._layout, self._scratch, self._pending,
+                             self._no_extra, steps)
+            if self._rep is not None:
+                self._rep._t += t1 - t0
+            decoder.advance(t1 - t0, pos)
 
     def update(self, symbols: np.ndarray) -> None:
         """Learn the true symbols (k,) of the step just predicted."""
