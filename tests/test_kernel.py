@@ -211,3 +211,4 @@ def test_compiled_decoder_block_equals_the_reference() -> None:
     pred.start_block(lens)
     with pytest.raises(CodecError, match="truncated"):
         pred.decode_steps(LaneDecoder(body[:-4 * 50], lens), counts, np.zeros(grid.shape, dtype=np.uint8))
+

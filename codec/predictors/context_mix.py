@@ -22,7 +22,7 @@ import numpy as np
 
 from codec.constants import FREQ_TOTAL, PROB_BITS
 from codec.predictors.context_models import ContextModels, ContextModelSpec
-from codec.predictors.kernel import KernelStep, available as kernel_available, runs_here
+from codec.predictors.kernel import CompiledBlocks, KernelStep, available as kernel_available, runs_here
 from codec.predictors.mixer import BIAS, Mixer
 
 
@@ -53,7 +53,7 @@ class MixerInput(Protocol):
         """Learn the true symbols of the step just predicted."""
 
 
-class ContextMixPredictor:
+class ContextMixPredictor(CompiledBlocks):
     """Implements :class:`codec.predictors.Predictor` for a :class:`ContextMixSpec`: the context
     models of :class:`codec.predictors.context_models.ContextModels` and one per-lane mixer.
 
@@ -89,21 +89,6 @@ class ContextMixPredictor:
 
     def start_block(self, lane_lengths: np.ndarray) -> None:
         """Nothing to do: context models address bases by context, not position."""
-
-    def encode_steps(self, steps: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """The encoder's whole block in one compiled call (see :func:`codec.predictors.encode_block`),
-        or None where steps must go one by one (no compiled path, or an extra input)."""
-        if self._kernel is None or self._extra or not runs_here():
-            return None
-        return self._kernel.encode(steps, counts)
-
-    def decode_steps(self, decoder, counts: np.ndarray, steps: np.ndarray) -> bool:
-        """Decode a whole block with ``decoder`` into ``steps`` in one compiled call; False (nothing
-        done) where steps must go one by one."""
-        if self._kernel is None or self._extra or not runs_here():
-            return False
-        self._kernel.decode(decoder, counts, steps)
-        return True
 
     def predict(self, k: int) -> np.ndarray:
         if self._kernel is not None and runs_here():

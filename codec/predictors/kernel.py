@@ -572,6 +572,9 @@ class KernelStep:
     def __init__(self, cm, lanes: int, lane_mixer, *, bias_col: int, extra_col: int, n_extra: int,
                  tol=None, rep=None, competition=None, shared_mixer=None, final_mixer=None,
                  sse=None, sse_order: int = 0) -> None:
+        # Start numba's threads now: a parallel step linked into the fused block functions and loaded
+        # from the cache does not start them itself, and would crash if entered first that way.
+        numba.get_num_threads()
         self._rep = rep
         n_in = lane_mixer.inputs
         n_tol = tol.inputs if tol is not None else 0
@@ -685,3 +688,27 @@ class KernelStep:
                    self._mixers, self._comp, self._sse, self._layout, self._scratch, self._pending)
         if self._rep is not None:
             self._rep._t += 1
+
+
+class CompiledBlocks:
+    """Whole-block coding for a predictor that has a :class:`KernelStep` in ``_kernel`` (or None)
+    and its extra inputs in ``_extra``: :func:`codec.predictors.encode_block` and the decoder use
+    these when they are present and return a result."""
+
+    _kernel: KernelStep | None
+    _extra: tuple
+
+    def encode_steps(self, steps: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The encoder's whole block compiled, or None where steps must go one by one (no compiled
+        path here, or an extra input such as the network)."""
+        if self._kernel is None or self._extra or not runs_here():
+            return None
+        return self._kernel.encode(steps, counts)
+
+    def decode_steps(self, decoder, counts: np.ndarray, steps: np.ndarray) -> bool:
+        """Decode a whole block with ``decoder`` (a :class:`codec.coder.LaneDecoder`) into ``steps``
+        compiled; False, with nothing done, where steps must go one by one."""
+        if self._kernel is None or self._extra or not runs_here():
+            return False
+        self._kernel.decode(decoder, counts, steps)
+        return True

@@ -19,7 +19,7 @@ import numpy as np
 
 from codec.predictors.context_mix import BIAS, MixerInput, node_bits, node_frequencies
 from codec.predictors.context_models import ContextModels, ContextModelSpec
-from codec.predictors.kernel import KernelStep, available as kernel_available, runs_here
+from codec.predictors.kernel import CompiledBlocks, KernelStep, available as kernel_available, runs_here
 from codec.predictors.mixer import Competition, Mixer
 from codec.predictors.repeat import REPEAT_STATES, RUN_BOUNDS, RepeatModels, RepeatSpec
 from codec.predictors.sse import APM
@@ -59,7 +59,7 @@ def _class_of(m: ContextModelSpec) -> int:
     return CLASS_SHORT if m.order <= 8 else CLASS_MEDIUM if m.order <= 14 else CLASS_LONG
 
 
-class MixPredictor:
+class MixPredictor(CompiledBlocks):
     """Implements :class:`codec.predictors.Predictor` for a :class:`MixSpec`. ``extra`` inputs (the
     neural predictor) join the mixers after the models; ``primed`` = (rows, packed counts) sets count
     table entries before the first base. Steps run compiled (:mod:`.kernel`) when ``compiled`` is
@@ -107,21 +107,6 @@ class MixPredictor:
         """A block of contiguous lanes with these lengths begins (the repeat models' positions)."""
         if self._rep:
             self._rep.start_block(lane_lengths)
-
-    def encode_steps(self, steps: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """The encoder's whole block in one compiled call (see :func:`codec.predictors.encode_block`),
-        or None where steps must go one by one (no compiled path, or an extra input)."""
-        if self._kernel is None or self._extra or not runs_here():
-            return None
-        return self._kernel.encode(steps, counts)
-
-    def decode_steps(self, decoder, counts: np.ndarray, steps: np.ndarray) -> bool:
-        """Decode a whole block with ``decoder`` into ``steps`` in one compiled call; False (nothing
-        done) where steps must go one by one."""
-        if self._kernel is None or self._extra or not runs_here():
-            return False
-        self._kernel.decode(decoder, counts, steps)
-        return True
 
     def predict(self, k: int) -> np.ndarray:
         if self._kernel is not None and runs_here():
