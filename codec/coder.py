@@ -123,10 +123,10 @@ class LaneDecoder:
         self._x[:k] = x
         return sym
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(lane states, the words not read yet, lane lengths, coded lanes per step): the state a
-        compiled decoding loop works on in place (then :meth:`advance`)."""
-        return self._x, self._words[self._pos:], self._lens.astype(np.int64), self._coded.astype(np.int64)
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
+        """(lane states, renormalisation words, position of the next word, lane lengths, coded lanes
+        per step): the state a compiled decoding loop works on in place (then :meth:`advance`)."""
+        return self._x, self._words, self._pos, self._lens.astype(np.int64), self._coded.astype(np.int64)
 
     def advance(self, steps: int, words_read: int) -> None:
         """Record that a compiled loop decoded ``steps`` steps reading ``words_read`` words (-1: it ran

@@ -22,7 +22,7 @@ import numpy as np
 
 from codec.constants import FREQ_TOTAL, PROB_BITS
 from codec.predictors.context_models import ContextModels, ContextModelSpec
-from codec.predictors.kernel import CompiledBlocks, KernelStep, available as kernel_available, runs_here
+from codec.predictors.kernel import CompiledBlocks, KernelStep, available as kernel_available
 from codec.predictors.mixer import BIAS, Mixer
 
 
@@ -91,7 +91,7 @@ class ContextMixPredictor(CompiledBlocks):
         """Nothing to do: context models address bases by context, not position."""
 
     def predict(self, k: int) -> np.ndarray:
-        if self._kernel is not None and runs_here():
+        if self._compiled():
             return self._kernel.predict(k, [source.stretches(k) for source in self._extra])
         nm = len(self.spec.models)
         st = np.empty((k, 3, nm + 1 + len(self._extra)), dtype=np.int64)
@@ -102,7 +102,7 @@ class ContextMixPredictor(CompiledBlocks):
         return node_frequencies(self._mixer.mix(st, self._zero[:k]))
 
     def update(self, symbols: np.ndarray) -> None:
-        if self._kernel is not None and runs_here():
+        if self._compiled():
             self._kernel.update(symbols)
         else:
             s = symbols.astype(np.int64)

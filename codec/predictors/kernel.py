@@ -436,17 +436,16 @@ def encode(t_begin, t_end, steps, counts, t_rep, cm, tol, rep, mixers, comp, sse
 
 
 @_jit
-def decode(t_begin, t_end, counts, coded, lens, x, words, t_rep, cm, tol, rep, mixers, comp, sse, layout,
-           scratch, pending, extra, steps_out):
+def decode(t_begin, t_end, counts, coded, lens, x, words, pos, t_rep, cm, tol, rep, mixers, comp, sse,
+           layout, scratch, pending, extra, steps_out):
     """Steps t_begin..t_end-1 of the decoder's block in one call: per step, :func:`predict`, the
     rANS decoding of :class:`codec.coder.LaneDecoder` (tail symbols from the recovered states,
-    renormalisation words in lane order), :func:`update`. Returns the number of words read, or -1
-    when they ran out."""
+    renormalisation words in lane order, the next one at ``pos``), :func:`update`. Returns the
+    position after the last word read, or -1 when they ran out."""
     rep_read = (rep[0], rep[1], rep[2], rep[3], rep[4], rep[5], rep[6], rep[7])
     sym = np.empty(steps_out.shape[1], dtype=np.int64)
     freq_mask = np.uint64(FREQ_TOTAL - 1)
     low = np.uint64(RANS_LOW)
-    pos = 0
     for t in range(t_begin, t_end):
         k = counts[t]
         f = predict(k, cm, tol, rep_read, mixers, comp, (sse[0],), layout, scratch, extra)
@@ -667,18 +666,19 @@ class KernelStep:
         global _ran
         assert self._n_extra == 0
         counts = np.asarray(counts, dtype=_I64)
+        x, words, pos, lens, coded = decoder.arrays()
         for t0 in range(0, len(counts), _CHUNK_STEPS):
             t1 = min(t0 + _CHUNK_STEPS, len(counts))
-            x, words, lens, coded = decoder.arrays()
             t = self._rep._t if self._rep is not None else 0
             with _lock:
                 _ran = True
-                pos = decode(t0, t1, counts, coded, lens, x, words, t, self._cm, self._tol, self._rep_arrays,
-                             self._mixers, self._comp, self._sse, self._layout, self._scratch, self._pending,
-                             self._no_extra, steps)
+                end = decode(t0, t1, counts, coded, lens, x, words, pos, t, self._cm, self._tol,
+                             self._rep_arrays, self._mixers, self._comp, self._sse, self._layout,
+                             self._scratch, self._pending, self._no_extra, steps)
             if self._rep is not None:
                 self._rep._t += t1 - t0
-            decoder.advance(t1 - t0, pos)
+            decoder.advance(t1 - t0, end - pos if end >= 0 else -1)
+            pos = end
 
     def update(self, symbols: np.ndarray) -> None:
         """Learn the true symbols (k,) of the step just predicted."""
@@ -698,17 +698,21 @@ class CompiledBlocks:
     _kernel: KernelStep | None
     _extra: tuple
 
+    def _compiled(self) -> bool:
+        """Whether this step runs compiled (the numpy reference otherwise)."""
+        return self._kernel is not None and runs_here()
+
     def encode_steps(self, steps: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """The encoder's whole block compiled, or None where steps must go one by one (no compiled
         path here, or an extra input such as the network)."""
-        if self._kernel is None or self._extra or not runs_here():
+        if self._extra or not self._compiled():
             return None
         return self._kernel.encode(steps, counts)
 
     def decode_steps(self, decoder, counts: np.ndarray, steps: np.ndarray) -> bool:
         """Decode a whole block with ``decoder`` (a :class:`codec.coder.LaneDecoder`) into ``steps``
         compiled; False, with nothing done, where steps must go one by one."""
-        if self._kernel is None or self._extra or not runs_here():
+        if self._extra or not self._compiled():
             return False
         self._kernel.decode(decoder, counts, steps)
         return True

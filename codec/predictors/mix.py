@@ -19,7 +19,7 @@ import numpy as np
 
 from codec.predictors.context_mix import BIAS, MixerInput, node_bits, node_frequencies
 from codec.predictors.context_models import ContextModels, ContextModelSpec
-from codec.predictors.kernel import CompiledBlocks, KernelStep, available as kernel_available, runs_here
+from codec.predictors.kernel import CompiledBlocks, KernelStep, available as kernel_available
 from codec.predictors.mixer import Competition, Mixer
 from codec.predictors.repeat import REPEAT_STATES, RUN_BOUNDS, RepeatModels, RepeatSpec
 from codec.predictors.sse import APM
@@ -109,7 +109,7 @@ class MixPredictor(CompiledBlocks):
             self._rep.start_block(lane_lengths)
 
     def predict(self, k: int) -> np.ndarray:
-        if self._kernel is not None and runs_here():
+        if self._compiled():
             return self._kernel.predict(k, [source.stretches(k) for source in self._extra])
         st = np.empty((k, 3, self._n_models + 1), dtype=np.int64)
         a = self._cm.inputs
@@ -142,7 +142,7 @@ class MixPredictor(CompiledBlocks):
         return node_frequencies(p)
 
     def update(self, symbols: np.ndarray) -> None:
-        if self._kernel is not None and runs_here():
+        if self._compiled():
             self._kernel.update(symbols)
             for source in self._extra:
                 source.update(symbols)
