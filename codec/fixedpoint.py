@@ -98,3 +98,14 @@ def tanh_table() -> np.ndarray:
 def exp_table() -> np.ndarray:
     """int64[EXP_SIZE]: round(2**16 * exp(-d / 256)) for d = 0..EXP_SIZE-1."""
     return _decimal_table(lambda ctx, d: ctx.exp(ctx.divide(-d, 1 << EXP_FRAC)), range(EXP_SIZE), 1 << 16)
+
+
+POW2_SIZE = 4096
+
+
+@lru_cache(maxsize=None)
+def pow2_table() -> np.ndarray:
+    """int64[POW2_SIZE]: round(2**16 * 2**(-d / 256)) for d = 0..POW2_SIZE-1 (weights of code
+    lengths in 1/256 bit; the repeat voters')."""
+    return _decimal_table(lambda ctx, d: ctx.power(decimal.Decimal(2), ctx.divide(-d, 1 << 8)),
+                          range(POW2_SIZE), 1 << 16)

@@ -7,6 +7,9 @@ Kind 3, "mix": the parameters of :class:`codec.predictors.mix.MixSpec` (context,
 tolerant and repeat models, mixers, SSE), optionally a network of the kind-2 layout as one more mixer
 input, and primed count-table entries.
 
+Kind 4, "mix with repeat voters": kind 3 with one more list after the repeat models, the parameters
+of :class:`codec.predictors.repeat_votes.VoteSpec` (at most one entry).
+
 Kind 2, "neural mix": a context mix, plus the integer CNN+LSTM of ``spec/NEURAL.md`` as an extra mixer
 input, the mixer's initial weights, and primed count-table entries (statistics of the training set
 the adaptive models start from). Arrays are little-endian; their lengths follow from the shapes.
@@ -25,6 +28,7 @@ MODEL_MAGIC = b"DNACMODL"
 KIND_CONTEXT_MIX = 1
 KIND_NEURAL_MIX = 2
 KIND_MIX = 3
+KIND_MIX_VOTES = 4
 MAX_MODEL_BYTES = 64 << 20
 MIXER_NODES = 3
 
@@ -92,23 +96,40 @@ RepeatEntry = Struct(
     "ir" / Int8ul,
 )
 
-MixBody = Struct(
-    "mixer_rate" / Int32sl,
-    "weight_init" / Int32sl,
-    "final_rate" / Int32sl,
-    "competition" / Int8ul,
-    "competition_decay" / Int8ul,
-    "sse_order" / Int8ul,
-    "sse_rate" / Int8ul,
-    "models" / PrefixedArray(Int8ul, ContextModelEntry),
-    "tolerant" / PrefixedArray(Int8ul, TolerantEntry),
-    "repeats" / PrefixedArray(Int8ul, RepeatEntry),  # at most one
-    "has_net" / Int8ul,
-    "net" / If(this.has_net == 1, NeuralNetBody),
-    "primed_count" / Int32ul,
-    "primed_rows" / Bytes(this.primed_count * 4),
-    "primed_counts" / Bytes(this.primed_count * 4),
+VoteEntry = Struct(
+    "voters" / Int8ul,
+    "bucket" / Int8ul,
+    "index_bits" / Int8ul,
+    "window" / Int8ul,
+    "threshold" / Int8ul,
+    "decay" / Int8ul,
+    "init" / Int16ul,
 )
+
+
+def _mix_body(votes: bool) -> Struct:
+    return Struct(
+        "mixer_rate" / Int32sl,
+        "weight_init" / Int32sl,
+        "final_rate" / Int32sl,
+        "competition" / Int8ul,
+        "competition_decay" / Int8ul,
+        "sse_order" / Int8ul,
+        "sse_rate" / Int8ul,
+        "models" / PrefixedArray(Int8ul, ContextModelEntry),
+        "tolerant" / PrefixedArray(Int8ul, TolerantEntry),
+        "repeats" / PrefixedArray(Int8ul, RepeatEntry),  # at most one
+        *(["votes" / PrefixedArray(Int8ul, VoteEntry)] if votes else []),  # at most one
+        "has_net" / Int8ul,
+        "net" / If(this.has_net == 1, NeuralNetBody),
+        "primed_count" / Int32ul,
+        "primed_rows" / Bytes(this.primed_count * 4),
+        "primed_counts" / Bytes(this.primed_count * 4),
+    )
+
+
+MixBody = _mix_body(votes=False)
+MixVotesBody = _mix_body(votes=True)
 
 ModelFile = Struct(
     "magic" / Const(MODEL_MAGIC),
@@ -117,7 +138,8 @@ ModelFile = Struct(
     "body" / GreedyBytes,
 )
 
-_BODIES = {KIND_CONTEXT_MIX: ContextMixBody, KIND_NEURAL_MIX: NeuralMixBody, KIND_MIX: MixBody}
+_BODIES = {KIND_CONTEXT_MIX: ContextMixBody, KIND_NEURAL_MIX: NeuralMixBody, KIND_MIX: MixBody,
+           KIND_MIX_VOTES: MixVotesBody}
 
 
 def build_context_mix(learning_rate: int, weight_init: int, models: list[dict]) -> bytes:
@@ -135,12 +157,16 @@ def build_neural_mix(context_mix: dict, net: dict, mixer_init: bytes, primed_row
 
 
 def build_mix(fields: dict, net: dict | None, primed_rows: bytes = b"", primed_counts: bytes = b"") -> bytes:
-    """Kind-3 model bytes: ``fields`` holds the MixBody parameters and model lists; ``net`` the
-    network's shape fields and parameter bytes, or None."""
-    body = MixBody.build(dict(fields, has_net=int(net is not None), net=net,
-                              primed_count=len(primed_rows) // 4, primed_rows=primed_rows,
-                              primed_counts=primed_counts))
-    return ModelFile.build(dict(kind=KIND_MIX, body=body))
+    """Kind-3 model bytes, or kind 4 where ``fields`` has a non-empty ``votes`` list: ``fields``
+    holds the body's parameters and model lists; ``net`` the network's shape fields and parameter
+    bytes, or None."""
+    votes = bool(fields.get("votes"))
+    if not votes:
+        fields = {key: value for key, value in fields.items() if key != "votes"}
+    body = (MixVotesBody if votes else MixBody).build(dict(
+        fields, has_net=int(net is not None), net=net, primed_count=len(primed_rows) // 4,
+        primed_rows=primed_rows, primed_counts=primed_counts))
+    return ModelFile.build(dict(kind=KIND_MIX_VOTES if votes else KIND_MIX, body=body))
 
 
 def parse_model(data: bytes) -> tuple[int, object]:

@@ -22,6 +22,7 @@ from codec.predictors.kernel import available, set_threads
 from codec.predictors.mix import MixPredictor, MixSpec
 from codec.predictors.neural import NeuralMixerInput
 from codec.predictors.repeat import RepeatSpec
+from codec.predictors.repeat_votes import VoteSpec
 from codec.predictors.tolerant import TolerantSpec
 
 pytestmark = pytest.mark.skipif(not available(), reason="numba is not installed or DNACODEC_KERNEL=0")
@@ -29,7 +30,8 @@ pytestmark = pytest.mark.skipif(not available(), reason="numba is not installed 
 MODELS = (ContextModelSpec(1, 0, 1, 255, True), ContextModelSpec(2, 0, 2, 7, False),
           ContextModelSpec(5, 0, 4, 31, True), ContextModelSpec(9, 12, 16, 255, True))
 REPEAT = RepeatSpec(6, 12, 10, 2, 16, 6, True)
-FULL = MixSpec(MODELS, (TolerantSpec(2, 16, 8), TolerantSpec(3, 8, 2)), REPEAT, sse_order=2)
+VOTES = VoteSpec(voters=5, bucket=3, index_bits=9, window=12, threshold=5, decay=3, init=512)
+FULL = MixSpec(MODELS, (TolerantSpec(2, 16, 8), TolerantSpec(3, 8, 2)), REPEAT, sse_order=2, votes=VOTES)
 
 
 def _sequence(n: int, seed: int) -> np.ndarray:
@@ -51,6 +53,9 @@ def _state(pred) -> list[np.ndarray]:
     if pred._rep is not None:
         r = pred._rep
         out += [r._index, r._buf, r._q, r._live, r._run, r._miss, r._hits, r._total]
+    if pred._votes is not None:
+        v = pred._votes
+        out += [v.index, v.q, v.dir, v.live, v.run, v.miss, v.L, v.hits, v.total]
     if pred._competition is not None:
         out += [pred._shared_mixer.w, pred._final.w, pred._competition._score]
     if pred._sse is not None:
@@ -81,14 +86,15 @@ def _compare(make, seq: np.ndarray, lanes: int, blocks: int = 2) -> None:
         assert np.array_equal(a, c), f"state array {i}"
 
 
-@pytest.mark.parametrize("variant", ["full", "no-competition", "no-sse", "no-repeat", "no-ir-repeat",
-                                     "sse-3", "no-tolerant"])
+@pytest.mark.parametrize("variant", ["full", "no-competition", "no-sse", "no-repeat", "no-votes",
+                                     "no-ir-repeat", "sse-3", "no-tolerant"])
 def test_compiled_mix_step_equals_the_reference(variant: str) -> None:
     spec = {
         "full": FULL,
         "no-competition": dataclasses.replace(FULL, competition=False),
         "no-sse": dataclasses.replace(FULL, sse_order=0),
-        "no-repeat": dataclasses.replace(FULL, repeat=None),
+        "no-repeat": dataclasses.replace(FULL, repeat=None, votes=None),
+        "no-votes": dataclasses.replace(FULL, votes=None),
         "no-ir-repeat": dataclasses.replace(FULL, repeat=dataclasses.replace(REPEAT, ir=False, slots=3)),
         "sse-3": dataclasses.replace(FULL, sse_order=3, sse_rate=4),
         "no-tolerant": dataclasses.replace(FULL, tolerant=()),
@@ -119,11 +125,14 @@ def test_compiled_context_mix_equals_the_reference() -> None:
 
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 2**16), lanes=st.integers(1, 40), limit=st.integers(1, 255),
-       order=st.integers(1, 12), hashed=st.booleans(), slots=st.integers(1, 3), kmer=st.integers(1, 12))
+       order=st.integers(1, 12), hashed=st.booleans(), slots=st.integers(1, 3), kmer=st.integers(1, 12),
+       voters=st.integers(1, 9), bucket=st.integers(1, 6), decay=st.integers(1, 8))
 def test_compiled_step_equals_the_reference_for_any_parameters(seed: int, lanes: int, limit: int, order: int,
-                                                               hashed: bool, slots: int, kmer: int) -> None:
+                                                               hashed: bool, slots: int, kmer: int, voters: int,
+                                                               bucket: int, decay: int) -> None:
     cms = (ContextModelSpec(2, 0, 1, limit, True), ContextModelSpec(order, 10 if hashed else 0, 8, 255, True))
-    spec = MixSpec(cms, (TolerantSpec(1, 12, 3),), RepeatSpec(kmer, 10, 9, slots, 12, 4, True))
+    votes = VoteSpec(voters, bucket, 8, 12, 4, decay, 256 * decay)
+    spec = MixSpec(cms, (TolerantSpec(1, 12, 3),), RepeatSpec(kmer, 10, 9, slots, 12, 4, True), votes=votes)
     _compare(lambda c: MixPredictor(spec, lanes, compiled=c), _sequence(lanes * 60, seed), lanes)
 
 

@@ -24,10 +24,11 @@ from functools import lru_cache
 import numpy as np
 
 from codec.constants import FREQ_BITS, FREQ_TOTAL, PROB_BITS, RANS_LOW, RANS_WORD_BITS, STRETCH_LIMIT
-from codec.fixedpoint import squash_table, stretch_table
+from codec.fixedpoint import pow2_table, squash_table, stretch_table
 from codec.predictors.context_models import HASH_MULT, PAIR_BITS
-from codec.predictors.mixer import BIAS, LR_SHIFT
+from codec.predictors.mixer import BIAS, LR_SHIFT, cost_table
 from codec.predictors.repeat import COUNT_LIMIT, MISS_BUCKETS, REPEAT_STATES, RUN_BOUNDS, RUN_CAP
+from codec.predictors.repeat_votes import VOTE_FLOOR
 from codec.predictors.sse import BUCKETS as APM_BUCKETS, STEP as APM_STEP
 
 try:  # numba is a dependency; the numpy reference path still works without it
@@ -102,12 +103,12 @@ _prange = numba.prange if numba is not None else range
 
 @_jit
 def _popcount(x):
-    x = np.uint64(x)
-    c = 0
-    while x:
-        x &= x - np.uint64(1)
-        c += 1
-    return c
+    """Ones in a 32-bit register (SWAR: constant time)."""
+    x = np.uint64(x) & np.uint64(0xFFFFFFFF)
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x55555555))
+    x = (x & np.uint64(0x33333333)) + ((x >> np.uint64(2)) & np.uint64(0x33333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F)
+    return np.int64((x * np.uint64(0x01010101)) >> np.uint64(24) & np.uint64(0xFF))
 
 
 @_jit
@@ -148,7 +149,7 @@ def _learn(w, wrow, st, i, n_in, p, hi, lo, rate):
 
 
 @_jit_lanes
-def predict(k, cm, tol, rep, mixers, comp, sse, layout, scratch, extra):
+def predict(k, cm, tol, rep, vote, mixers, comp, sse, layout, scratch, extra):
     """Frequencies (k, 4) of lanes 0..k-1; fills ``scratch`` for :func:`update`."""
     table, hist, ctx_mask, mult, shift, offsets, st2, st_offset = cm[0], cm[1], cm[3], cm[4], cm[5], \
         cm[6], cm[7], cm[8]
@@ -174,6 +175,8 @@ def predict(k, cm, tol, rep, mixers, comp, sse, layout, scratch, extra):
         st_hi[s] = stretch[min((_ONE + 2 * pr) // 3, _ONE - 1)]
         st_lo[s] = stretch[min((3 * pr << PROB_BITS) // (_ONE + 2 * pr), _ONE - 1)]
     trows, vals, rbase = scratch[19], scratch[20], scratch[21]
+    n_vote = vote[13][0]
+    vph = _vote_state_probabilities(vote[7], vote[8])
     # rows first, then one tight gather: the lanes' table reads are independent, so their cache
     # misses overlap instead of queueing behind the arithmetic
     for i in _prange(k):
@@ -231,6 +234,8 @@ def predict(k, cm, tol, rep, mixers, comp, sse, layout, scratch, extra):
             st[i, 0, col] = sh if hi == 1 else -sh
             st[i, 1, col] = lo if hi == 0 else 0
             st[i, 2, col] = lo if hi == 1 else 0
+        if n_vote:
+            _vote_predict(i, vote, vph, buf, buf_mask, st, n_cm + n_tol + n_rep, stretch)
         for e in range(extra.shape[2]):
             for j in range(3):
                 st[i, j, extra_col + e] = extra[i, j, e]
@@ -286,7 +291,7 @@ def _frequencies(p, i, out):
 
 
 @_jit_lanes
-def update(k, sym, t_rep, cm, tol, rep, mixers, comp, sse, layout, scratch, pending):
+def update(k, sym, t_rep, cm, tol, rep, vote, mixers, comp, sse, layout, scratch, pending):
     """Learn the true symbols ``sym`` (k,) of the step :func:`predict` just made."""
     table, hist, rc, ctx_mask, mult, shift, offsets = cm[:7]
     ir_cols, ir_shift, ir_sym_shift, limit_by_model = cm[9], cm[10], cm[11], cm[12]
@@ -297,6 +302,7 @@ def update(k, sym, t_rep, cm, tol, rep, mixers, comp, sse, layout, scratch, pend
     apm, apm_total, apm_count, apm_used = sse
     rows, st, tol_pred, tol_seen, rep_pred, rep_state = scratch[2:8]
     p, dot, p2, dot2, p3, dot3, wset, st_fin, near, rep_key, rep_pos = scratch[8:19]
+    stretch_t = scratch[0]
     n_cm, n_tol, n_rep, extra_col, bias_col, n_in, competition = layout[:7]
     mixer_rate, final_rate, decay, sse_order, sse_rate, buf_mask, slots, kmer, kshift, rc_shift, \
         rep_wmask, rep_threshold, rep_ir = layout[7:20]
@@ -305,6 +311,8 @@ def update(k, sym, t_rep, cm, tol, rep, mixers, comp, sse, layout, scratch, pend
     n_models = n_in - 1
     irrows, rlook, rep_flag = scratch[22], scratch[23], scratch[24]
     n_ir = len(ir_cols)
+    n_vote, vshift = vote[13][0], np.uint64(vote[13][3])
+    vkey = vote[14]
     # 1. each lane's own state (in parallel): histories, the rows and k-mer keys the shared phase
     # needs, per-lane mixers, competition scores, tolerant histories and repeat candidates
     for i in _prange(k):
@@ -352,6 +360,10 @@ def update(k, sym, t_rep, cm, tol, rep, mixers, comp, sse, layout, scratch, pend
                 rq[i, r] += rdir[r]
             rep_key[i] = np.int64(((hv & kmask) * _HASH_MULT) >> np.uint64(kshift))
             rlook[i, 1] = np.int64(((rv >> np.uint64(rc_shift)) * _HASH_MULT) >> np.uint64(kshift))
+            if n_vote:
+                _vote_learn(i, s, vote, stretch_t)
+                vkey[i, 0] = np.int64(((hv & kmask) * _HASH_MULT) >> vshift)
+                vkey[i, 1] = np.int64(((rv >> np.uint64(rc_shift)) * _HASH_MULT) >> vshift)
     # 2. one tight pass over the rows and index entries the lanes touch (their misses overlap), then
     # the new repeat candidates, which need the index entries
     warm = 0
@@ -364,6 +376,9 @@ def update(k, sym, t_rep, cm, tol, rep, mixers, comp, sse, layout, scratch, pend
             _start(i, rlook[i, 0] + 1, 0, rep_pos[i], rq, rlive, rrun, rmiss, slots, buf_mask)
             if rep_ir:
                 _start(i, rlook[i, 1] - kmer, slots, rep_pos[i], rq, rlive, rrun, rmiss, slots, buf_mask)
+            if n_vote:
+                _vote_start(i, vkey[i, 0], rep_pos[i], 1, 1, vote, buf_mask)
+                _vote_start(i, vkey[i, 1], rep_pos[i], -kmer, -1, vote, buf_mask)
     # 3. what lanes share: the shared mixer (one weight set per parallel task, its lanes in order),
     # SSE sums, repeat statistics and bases
     if competition:
@@ -411,19 +426,21 @@ def update(k, sym, t_rep, cm, tol, rep, mixers, comp, sse, layout, scratch, pend
                     rhits[s] >>= 1
         for i in range(k):
             rindex[rep_key[i]] = max(rindex[rep_key[i]], rep_pos[i])
+        if n_vote:
+            _vote_shared(k, rep_pos, vote)
     return warm  # keeps the warming reads alive
 
 
 @_jit
-def encode(t_begin, t_end, steps, counts, t_rep, cm, tol, rep, mixers, comp, sse, layout, scratch, pending,
-           extra, freq, start):
+def encode(t_begin, t_end, steps, counts, t_rep, cm, tol, rep, vote, mixers, comp, sse, layout, scratch,
+           pending, extra, freq, start):
     """Steps t_begin..t_end-1 of the encoder's block in one call: per step, :func:`predict`, each
     lane's frequency and cumulative start of its symbol (``freq``, ``start``), :func:`update`."""
     rep_read = (rep[0], rep[1], rep[2], rep[3], rep[4], rep[5], rep[6], rep[7])
     sym = np.empty(steps.shape[1], dtype=np.int64)
     for t in range(t_begin, t_end):
         k = counts[t]
-        f = predict(k, cm, tol, rep_read, mixers, comp, (sse[0],), layout, scratch, extra)
+        f = predict(k, cm, tol, rep_read, vote, mixers, comp, (sse[0],), layout, scratch, extra)
         for i in range(k):
             s = np.int64(steps[t, i])
             sym[i] = s
@@ -432,11 +449,11 @@ def encode(t_begin, t_end, steps, counts, t_rep, cm, tol, rep, mixers, comp, sse
                 c += f[i, j]
             freq[t, i] = f[i, s]
             start[t, i] = c
-        update(k, sym[:k], t_rep + t - t_begin, cm, tol, rep, mixers, comp, sse, layout, scratch, pending)
+        update(k, sym[:k], t_rep + t - t_begin, cm, tol, rep, vote, mixers, comp, sse, layout, scratch, pending)
 
 
 @_jit
-def decode(t_begin, t_end, counts, coded, lens, x, words, pos, t_rep, cm, tol, rep, mixers, comp, sse,
+def decode(t_begin, t_end, counts, coded, lens, x, words, pos, t_rep, cm, tol, rep, vote, mixers, comp, sse,
            layout, scratch, pending, extra, steps_out):
     """Steps t_begin..t_end-1 of the decoder's block in one call: per step, :func:`predict`, the
     rANS decoding of :class:`codec.coder.LaneDecoder` (tail symbols from the recovered states,
@@ -448,7 +465,7 @@ def decode(t_begin, t_end, counts, coded, lens, x, words, pos, t_rep, cm, tol, r
     low = np.uint64(RANS_LOW)
     for t in range(t_begin, t_end):
         k = counts[t]
-        f = predict(k, cm, tol, rep_read, mixers, comp, (sse[0],), layout, scratch, extra)
+        f = predict(k, cm, tol, rep_read, vote, mixers, comp, (sse[0],), layout, scratch, extra)
         m = coded[t] if t < len(coded) else 0
         for i in range(m, k):
             sym[i] = np.int64((x[i] >> np.uint64(2 * (lens[i] - 1 - t))) & _U3)
@@ -469,7 +486,7 @@ def decode(t_begin, t_end, counts, coded, lens, x, words, pos, t_rep, cm, tol, r
             sym[i] = s
         for i in range(k):
             steps_out[t, i] = sym[i]
-        update(k, sym[:k], t_rep + t - t_begin, cm, tol, rep, mixers, comp, sse, layout, scratch, pending)
+        update(k, sym[:k], t_rep + t - t_begin, cm, tol, rep, vote, mixers, comp, sse, layout, scratch, pending)
     return pos
 
 
@@ -554,6 +571,172 @@ def _start(i, q, c0, pos, rq, rlive, rrun, rmiss, slots, buf_mask):
     rmiss[i, free] = np.uint32(0)
 
 
+@_jit
+def _vote_state_probabilities(hits, total):
+    """``repeat_votes.state_probabilities``."""
+    out = np.empty(len(total), dtype=np.int64)
+    for s in range(len(total)):
+        out[s] = min(max(((2 * hits[s] + 1) << PROB_BITS) // (2 * total[s] + 2), 1), _ONE - VOTE_FLOOR)
+    return out
+
+
+@_jit
+def _vote_predict(i, vote, vph, buf, buf_mask, st, col, stretch):
+    """``RepeatVoters.stretches`` of lane i into column ``col``."""
+    q, dr, live, run, miss, L = vote[1], vote[2], vote[3], vote[4], vote[5], vote[6]
+    pred, state, ph, pow2 = vote[9], vote[10], vote[11], vote[12]
+    nv = q.shape[1]
+    lmin = np.int64(0x7FFFFFFFFFFFFFFF)
+    for c in range(nv):
+        if live[i, c] and L[i, c] < lmin:
+            lmin = L[i, c]
+    f0, f1, f2, f3 = np.int64(0), np.int64(0), np.int64(0), np.int64(0)
+    common = np.int64(0)
+    any_live = False
+    for c in range(nv):
+        b = np.int64(buf[q[i, c] & buf_mask])
+        pc = b if dr[i, c] > 0 else 3 - b
+        sc = run[i, c] * MISS_BUCKETS + min(_popcount(miss[i, c] & np.uint32(0xFF)), MISS_BUCKETS - 1)
+        h = vph[sc]
+        pred[i, c] = pc
+        state[i, c] = sc
+        ph[i, c] = h
+        if live[i, c]:
+            any_live = True
+            w = pow2[min(max(L[i, c] - lmin, 0), len(pow2) - 1)]
+            pm = (_ONE - h) // 3
+            common += w * pm
+            if pc == 0:
+                f0 += w * (h - pm)
+            elif pc == 1:
+                f1 += w * (h - pm)
+            elif pc == 2:
+                f2 += w * (h - pm)
+            else:
+                f3 += w * (h - pm)
+    if not any_live:
+        for j in range(3):
+            st[i, j, col] = 0
+        return
+    f0, f1, f2, f3 = f0 + common, f1 + common, f2 + common, f3 + common
+    n0 = ((f2 + f3) << PROB_BITS) // (f0 + f1 + f2 + f3)
+    n1 = (f1 << PROB_BITS) // (f0 + f1)
+    n2 = (f3 << PROB_BITS) // (f2 + f3)
+    st[i, 0, col] = stretch[min(max(n0, 1), _ONE - 1)]
+    st[i, 1, col] = stretch[min(max(n1, 1), _ONE - 1)]
+    st[i, 2, col] = stretch[min(max(n2, 1), _ONE - 1)]
+
+
+@_jit
+def _vote_learn(i, s, vote, stretch):
+    """The per-lane part of ``RepeatVoters.update`` for lane i (statistics wait in the flags)."""
+    q, dr, live, run, miss, L = vote[1], vote[2], vote[3], vote[4], vote[5], vote[6]
+    pred, ph, prm, flags, cost = vote[9], vote[11], vote[13], vote[15], vote[16]
+    wmask, threshold, decay = np.uint32(prm[4]), prm[5], prm[6]
+    for c in range(q.shape[1]):
+        lv = live[i, c]
+        hit = lv and pred[i, c] == s
+        flags[i, c] = 2 if hit else 1 if lv else 0
+        if lv:
+            h = ph[i, c]
+            code = h if hit else (_ONE - h) // 3
+            L[i, c] += cost[stretch[code] + STRETCH_LIMIT] - (L[i, c] >> decay)
+        run[i, c] = min(run[i, c] + 1, RUN_CAP) if hit else 0
+        mm = ((miss[i, c] << np.uint32(1)) | np.uint32(1 if (lv and not hit) else 0)) & wmask
+        miss[i, c] = mm
+        if lv and _popcount(mm) > threshold:
+            live[i, c] = False
+        q[i, c] += dr[i, c]
+
+
+@_jit
+def _entry_position(entry, pos):
+    age = (pos + 1 - np.int64(entry)) & np.int64(0xFFFFFFFF)
+    if age >= np.int64(1) << 31:
+        age -= np.int64(1) << 32
+    return pos - age
+
+
+@_jit
+def _vote_start(i, key, pos, shift, direction, vote, buf_mask):
+    """``RepeatVoters._start`` for lane i."""
+    index, q, dr, live, run, miss, L, prm = vote[0], vote[1], vote[2], vote[3], vote[4], vote[5], vote[6], \
+        vote[13]
+    nb, init = prm[2], prm[7]
+    nv = q.shape[1]
+    free = -1
+    lmin = np.int64(0x7FFFFFFFFFFFFFFF)
+    for c in range(nv):
+        if live[i, c]:
+            lmin = min(lmin, L[i, c])
+        elif free < 0:
+            free = c
+    if free < 0:
+        return  # no free slot: the bucket is not even read
+    best = np.int64(-1)
+    for e in range(nb):
+        ent = index[key * nb + e]
+        if ent == 0:
+            continue
+        qq = _entry_position(ent, pos) + shift
+        if qq < 0 or qq <= pos - buf_mask or qq <= best:
+            continue
+        followed = False
+        for c in range(nv):
+            if live[i, c] and dr[i, c] == direction and q[i, c] == qq:
+                followed = True
+        if not followed:
+            best = qq
+    if best < 0:
+        return
+    if lmin == np.int64(0x7FFFFFFFFFFFFFFF):
+        lmin = 0
+    q[i, free] = best
+    dr[i, free] = direction
+    live[i, free] = True
+    run[i, free] = 0
+    miss[i, free] = np.uint32(0)
+    L[i, free] = lmin + init
+
+
+@_jit
+def _vote_shared(k, pos, vote):
+    """The shared part of ``RepeatVoters.update``: statistics, then the lanes' positions into
+    their buckets, lanes in order."""
+    index, hits, total, state, prm, vkey, flags = vote[0], vote[7], vote[8], vote[10], vote[13], vote[14], \
+        vote[15]
+    nb = prm[2]
+    for i in range(k):
+        for c in range(flags.shape[1]):
+            f = flags[i, c]
+            if f:
+                total[state[i, c]] += 1
+            if f == 2:
+                hits[state[i, c]] += 1
+    over = False
+    for s in range(len(total)):
+        over |= total[s] > COUNT_LIMIT
+    if over:
+        for s in range(len(total)):
+            if total[s] > COUNT_LIMIT:
+                total[s] >>= 1
+                hits[s] >>= 1
+    for i in range(k):
+        base = vkey[i, 0] * nb
+        slot = -1
+        oldest = np.int64(0)
+        for e in range(nb):
+            ent = index[base + e]
+            if ent == 0:
+                slot = e
+                break
+            age = pos[i] - _entry_position(ent, pos[i])
+            if age > oldest:
+                slot, oldest = e, age
+        if slot >= 0:
+            index[base + slot] = np.uint32((pos[i] + 1) & 0xFFFFFFFF)
+
+
 _I64 = np.int64
 
 
@@ -569,7 +752,7 @@ class KernelStep:
     tolerant and repeat models, ``n_extra`` inputs from ``extra_col`` and the bias at ``bias_col``."""
 
     def __init__(self, cm, lanes: int, lane_mixer, *, bias_col: int, extra_col: int, n_extra: int,
-                 tol=None, rep=None, competition=None, shared_mixer=None, final_mixer=None,
+                 tol=None, rep=None, votes=None, competition=None, shared_mixer=None, final_mixer=None,
                  sse=None, sse_order: int = 0) -> None:
         # Start numba's threads now: a parallel step linked into the fused block functions and loaded
         # from the cache does not start them itself, and would crash if entered first that way.
@@ -600,6 +783,18 @@ class KernelStep:
                                 _empty(lanes, 0, dtype=np.uint32), _empty(0), _empty(0), _empty(1),
                                 _empty(lanes))
             rep_layout = (0, 0, 1, 0, 0, 0, 0, 0)
+        if votes is not None:
+            vs = votes.spec
+            self._vote = (votes.index, votes.q, votes.dir, votes.live, votes.run, votes.miss, votes.L, votes.hits,
+                          votes.total, votes.pred, votes.state, votes.ph, pow2_table().astype(_I64),
+                          np.array([1, vs.voters, vs.bucket, 64 - vs.index_bits, (1 << vs.window) - 1,
+                                    vs.threshold, vs.decay, vs.init], dtype=_I64),
+                          _empty(lanes, 2), _empty(lanes, vs.voters), cost_table().astype(_I64))
+        else:
+            self._vote = (_empty(1, dtype=np.uint32), _empty(lanes, 0), _empty(lanes, 0),
+                          _empty(lanes, 0, dtype=np.bool_), _empty(lanes, 0), _empty(lanes, 0, dtype=np.uint32),
+                          _empty(lanes, 0), _empty(1), _empty(1), _empty(lanes, 0), _empty(lanes, 0),
+                          _empty(lanes, 0), _empty(1), _empty(8), _empty(lanes, 2), _empty(lanes, 0), _empty(1))
         if competition is not None:
             self._mixers = (lane_mixer.w, shared_mixer.w, final_mixer.w)
             self._comp = (competition._score, competition.classes, competition._cost.astype(_I64))
@@ -637,7 +832,7 @@ class KernelStep:
         ex = np.stack(extra, axis=2).astype(_I64) if extra else self._no_extra[:k]
         with _lock:
             _ran = True
-            return predict(k, self._cm, self._tol, self._rep_arrays[:8], self._mixers, self._comp,
+            return predict(k, self._cm, self._tol, self._rep_arrays[:8], self._vote, self._mixers, self._comp,
                            self._sse[:1], self._layout, self._scratch, ex)
 
     def encode(self, steps: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -653,7 +848,7 @@ class KernelStep:
             t = self._rep._t if self._rep is not None else 0
             with _lock:
                 _ran = True
-                encode(t0, t1, steps, counts, t, self._cm, self._tol, self._rep_arrays, self._mixers,
+                encode(t0, t1, steps, counts, t, self._cm, self._tol, self._rep_arrays, self._vote, self._mixers,
                        self._comp, self._sse, self._layout, self._scratch, self._pending, self._no_extra,
                        freq, start)
             if self._rep is not None:
@@ -673,7 +868,7 @@ class KernelStep:
             with _lock:
                 _ran = True
                 end = decode(t0, t1, counts, coded, lens, x, words, pos, t, self._cm, self._tol,
-                             self._rep_arrays, self._mixers, self._comp, self._sse, self._layout,
+                             self._rep_arrays, self._vote, self._mixers, self._comp, self._sse, self._layout,
                              self._scratch, self._pending, self._no_extra, steps)
             if self._rep is not None:
                 self._rep._t += t1 - t0
@@ -684,7 +879,7 @@ class KernelStep:
         """Learn the true symbols (k,) of the step just predicted."""
         t = self._rep._t if self._rep is not None else 0
         with _lock:
-            update(len(symbols), symbols.astype(_I64), t, self._cm, self._tol, self._rep_arrays,
+            update(len(symbols), symbols.astype(_I64), t, self._cm, self._tol, self._rep_arrays, self._vote,
                    self._mixers, self._comp, self._sse, self._layout, self._scratch, self._pending)
         if self._rep is not None:
             self._rep._t += 1

@@ -22,6 +22,7 @@ from codec.predictors.context_models import ContextModels, ContextModelSpec
 from codec.predictors.kernel import CompiledBlocks, KernelStep, available as kernel_available
 from codec.predictors.mixer import Competition, Mixer
 from codec.predictors.repeat import REPEAT_STATES, RUN_BOUNDS, RepeatModels, RepeatSpec
+from codec.predictors.repeat_votes import RepeatVoters, VoteSpec
 from codec.predictors.sse import APM
 from codec.predictors.tolerant import TolerantModels, TolerantSpec
 
@@ -44,6 +45,7 @@ class MixSpec:
     final_rate: int = 256
     sse_order: int = 2  # 0: no SSE stage
     sse_rate: int = 6
+    votes: VoteSpec | None = None  # repeat voters (need ``repeat``: its k-mers and ring buffer)
 
     def table_offsets(self) -> np.ndarray:
         """int64[models + 1]: first row of each context model in the flat count table, then the total."""
@@ -52,7 +54,8 @@ class MixSpec:
     def memory_bytes(self) -> int:
         """Bytes of tables this predictor allocates (per-lane state excluded)."""
         tables = int(self.table_offsets()[-1]) * 4
-        return tables + (self.repeat.memory_bytes() if self.repeat else 0)
+        return (tables + (self.repeat.memory_bytes() if self.repeat else 0)
+                + (self.votes.memory_bytes() if self.votes else 0))
 
 
 def _class_of(m: ContextModelSpec) -> int:
@@ -73,10 +76,11 @@ class MixPredictor(CompiledBlocks):
         self._cm = ContextModels(spec.context, lanes, primed)
         self._tol = TolerantModels(spec.tolerant, self._cm, lanes)
         self._rep = RepeatModels(spec.repeat, lanes) if spec.repeat else None
+        self._votes = RepeatVoters(spec.votes, spec.repeat.kmer, lanes) if spec.votes else None
         self._extra = tuple(extra)
         classes = [_class_of(m) for m in spec.context] + [CLASS_TOLERANT] * self._tol.inputs
         if self._rep:
-            classes += [CLASS_REPEAT] * self._rep.inputs
+            classes += [CLASS_REPEAT] * (self._rep.inputs + (1 if self._votes else 0))
         classes += [CLASS_NEURAL] * len(self._extra)
         self._n_models = n = len(classes)
         init = np.full(n + 1, spec.weight_init, dtype=np.int64)
@@ -95,7 +99,7 @@ class MixPredictor(CompiledBlocks):
             comp = self._competition
             self._kernel = KernelStep(
                 self._cm, lanes, self._lane_mixer, bias_col=n, extra_col=n - len(self._extra),
-                n_extra=len(self._extra), tol=self._tol, rep=self._rep, competition=comp,
+                n_extra=len(self._extra), tol=self._tol, rep=self._rep, votes=self._votes, competition=comp,
                 shared_mixer=self._shared_mixer if comp else None, final_mixer=self._final if comp else None,
                 sse=self._sse, sse_order=spec.sse_order)
 
@@ -120,6 +124,9 @@ class MixPredictor(CompiledBlocks):
         if self._rep:
             st[..., a:a + self._rep.inputs] = self._rep.stretches(k)
             a += self._rep.inputs
+        if self._votes:
+            st[..., a] = self._votes.stretches(k, self._rep.buf, self._rep.buf_mask)
+            a += 1
         for source in self._extra:
             st[..., a] = source.stretches(k)
             a += 1
@@ -161,5 +168,7 @@ class MixPredictor(CompiledBlocks):
             self._tol.update(s, self._cm.hist)
         if self._rep:
             self._rep.update(s, self._cm.hist, self._cm.rc)
+        if self._votes:
+            self._votes.update(s, self._cm.hist, self._cm.rc, self._rep.pos, self._rep.buf_mask)
         for source in self._extra:
             source.update(symbols)

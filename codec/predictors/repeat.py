@@ -84,6 +84,15 @@ class RepeatModels:
         self._t = 0
         self._stretch = stretch_table()
 
+    @property
+    def buf(self) -> np.ndarray:
+        """The ring buffer of bases (position p at ``p & buf_mask``)."""
+        return self._buf
+
+    @property
+    def buf_mask(self) -> np.int64:
+        return self._buf_mask
+
     def start_block(self, lane_lengths: np.ndarray) -> None:
         """A new block of contiguous lanes with these lengths begins (positions continue)."""
         starts = np.concatenate([[0], np.cumsum(lane_lengths)[:-1]]).astype(np.int64)
@@ -128,7 +137,7 @@ class RepeatModels:
         lanes' last 32 bases and their reverse complement after them (the context bank's)."""
         spec = self.spec
         k = len(s)
-        pos = self._lane_start[:k] + self._t
+        self.pos = pos = self._lane_start[:k] + self._t
         self._t += 1
         self._buf[pos & self._buf_mask] = s
         # candidates: statistics, then runs, misses, drops, and the next position
