@@ -3,9 +3,10 @@
 
     .venv/bin/python bench/mix_ablation.py FILE... [--model mix-v2] [--level 6] [--variant NAME]...
 
-Each variant is a real kind-3 model derived from ``--model`` (so its archives decode like any other):
+Each variant is a real kind-3 (or kind-4) model derived from ``--model`` (so its archives decode like any other):
   full            the model as shipped
-  no-repeat       without the repeat models
+  no-repeat       without the repeat models (and the repeat voters, which read their buffer)
+  no-voters       without the repeat voters (for models that have them)
   no-stcm         without the substitution-tolerant context models
   no-sse          without the SSE stage
   no-competition  without the competitively selected shared mixer (the lane mixer alone)
@@ -28,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from codec import models  # noqa: E402
 from codec.engine import Compressor  # noqa: E402
 
-VARIANTS = ("full", "no-repeat", "no-stcm", "no-sse", "no-competition", "no-network", "no-priming", "+network")
+VARIANTS = ("full", "no-repeat", "no-voters", "no-stcm", "no-sse", "no-competition", "no-network", "no-priming", "+network")
 
 
 def variant(base: models.Model, name: str) -> models.Model:
@@ -40,7 +41,9 @@ def variant(base: models.Model, name: str) -> models.Model:
     elif name == "no-priming":
         primed = None
     elif name == "no-repeat":
-        spec = dataclasses.replace(spec, repeat=None)
+        spec = dataclasses.replace(spec, repeat=None, votes=None)
+    elif name == "no-voters":
+        spec = dataclasses.replace(spec, votes=None)
     elif name == "no-stcm":
         spec = dataclasses.replace(spec, tolerant=())
     elif name == "no-sse":
@@ -63,6 +66,7 @@ def main() -> None:
     print(f"{'file':28} {'variant':16} {'bases':>10} {'body bpb':>8} {'comp MB/s':>9}")
     default = [v for v in VARIANTS if not (v == "no-network" and base.parts.net is None)
                and not (v == "no-priming" and not len(base.parts.primed[0]))
+               and not (v == "no-voters" and base.spec.votes is None)
                and not (v == "+network" and base.parts.net is not None)]
     for name in args.variant or default:
         model = variant(base, name)
