@@ -416,14 +416,7 @@ def update(k, sym, t_rep, cm, tol, rep, vote, mixers, comp, sse, layout, scratch
         apm_total[idx] = 0
         apm_count[idx] = 0
     if n_rep:
-        over = False
-        for s in range(len(rtotal)):
-            over |= rtotal[s] > COUNT_LIMIT
-        if over:
-            for s in range(len(rtotal)):
-                if rtotal[s] > COUNT_LIMIT:
-                    rtotal[s] >>= 1
-                    rhits[s] >>= 1
+        _halve_states(rhits, rtotal)
         for i in range(k):
             rindex[rep_key[i]] = max(rindex[rep_key[i]], rep_pos[i])
         if n_vote:
@@ -700,6 +693,15 @@ def _vote_start(i, key, pos, shift, direction, vote, buf_mask):
 
 
 @_jit
+def _halve_states(hits, total):
+    """``repeat.count_states``' halving: both counts of every state whose total exceeds the limit."""
+    for s in range(len(total)):
+        if total[s] > COUNT_LIMIT:
+            total[s] >>= 1
+            hits[s] >>= 1
+
+
+@_jit
 def _vote_shared(k, pos, vote):
     """The shared part of ``RepeatVoters.update``: statistics, then the lanes' positions into
     their buckets, lanes in order."""
@@ -713,14 +715,7 @@ def _vote_shared(k, pos, vote):
                 total[state[i, c]] += 1
             if f == 2:
                 hits[state[i, c]] += 1
-    over = False
-    for s in range(len(total)):
-        over |= total[s] > COUNT_LIMIT
-    if over:
-        for s in range(len(total)):
-            if total[s] > COUNT_LIMIT:
-                total[s] >>= 1
-                hits[s] >>= 1
+    _halve_states(hits, total)
     for i in range(k):
         base = vkey[i, 0] * nb
         slot = -1

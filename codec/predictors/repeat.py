@@ -39,6 +39,17 @@ RUN_BOUNDS = (0, 4, 12)
 REPEAT_STATES = len(RUN_BOUNDS) + 1
 
 
+def count_states(hits: np.ndarray, total: np.ndarray, state: np.ndarray, live: np.ndarray,
+                 hit: np.ndarray) -> None:
+    """Add the step's live candidates to ``total`` and their hits to ``hits`` per state (sums over
+    lanes), then halve both counts of every state whose total exceeds ``COUNT_LIMIT``."""
+    total += np.bincount(state[live], minlength=STATES)
+    hits += np.bincount(state[hit], minlength=STATES)
+    over = total > COUNT_LIMIT
+    total[over] >>= 1
+    hits[over] >>= 1
+
+
 @dataclass(frozen=True)
 class RepeatSpec:
     """``kmer`` bases (1..32) start a candidate; index of ``2**index_bits`` entries; ring buffer of
@@ -143,13 +154,7 @@ class RepeatModels:
         # candidates: statistics, then runs, misses, drops, and the next position
         live = self._live[:k]
         hit = live & (self._pred == s[:, None])
-        state = self._state_k
-        self._total += np.bincount(state[live], minlength=STATES)
-        self._hits += np.bincount(state[hit], minlength=STATES)
-        if self._total.max() > COUNT_LIMIT:
-            over = self._total > COUNT_LIMIT
-            self._total[over] >>= 1
-            self._hits[over] >>= 1
+        count_states(self._hits, self._total, self._state_k, live, hit)
         self._run[:k] = np.where(hit, np.minimum(self._run[:k] + 1, RUN_CAP), 0)
         miss = ((self._miss[:k] << np.uint32(1)) | (live & ~hit).astype(np.uint32)) & self._wmask
         self._miss[:k] = miss

@@ -30,7 +30,7 @@ from codec.constants import PROB_BITS, STRETCH_LIMIT
 from codec.fixedpoint import pow2_table, stretch_table
 from codec.predictors.context_models import HASH_MULT, run_starts
 from codec.predictors.mixer import cost_table
-from codec.predictors.repeat import COUNT_LIMIT, MISS_BUCKETS, RUN_CAP, STATES
+from codec.predictors.repeat import MISS_BUCKETS, RUN_CAP, STATES, count_states
 
 MAX_VOTERS = 64
 MAX_BUCKET = 32
@@ -136,13 +136,7 @@ class RepeatVoters:
         cost = self._cost[self._stretch[code] + STRETCH_LIMIT]
         L = self.L[:k]
         L[:] = np.where(live, L - (L >> spec.decay) + cost, L)
-        state = self.state[:k]
-        self.total += np.bincount(state[live], minlength=STATES)
-        self.hits += np.bincount(state[hit], minlength=STATES)
-        if self.total.max() > COUNT_LIMIT:
-            over = self.total > COUNT_LIMIT
-            self.total[over] >>= 1
-            self.hits[over] >>= 1
+        count_states(self.hits, self.total, self.state[:k], live, hit)
         self.run[:k] = np.where(hit, np.minimum(self.run[:k] + 1, RUN_CAP), 0)
         miss = ((self.miss[:k] << np.uint32(1)) | (live & ~hit).astype(np.uint32)) & self._wmask
         self.miss[:k] = miss
