@@ -1,8 +1,8 @@
 """Compiled steps of the count-model predictors (numba): the arithmetic of the numpy reference
 classes, fused into one call per ``predict`` and one per ``update``.
 
-The numpy classes (``context_models``, ``tolerant``, ``repeat``, ``mixer``, ``sse``) are the
-readable reference of ``spec/MIX.md``; this module runs the same integer arithmetic lane by lane in
+The numpy classes (``context_models``, ``tolerant``, ``repeat``, ``repeat_votes``, ``mixer``,
+``sse``) are the readable reference of ``spec/MIX.md``; this module runs the same integer arithmetic lane by lane in
 compiled loops, over the *same* state arrays, so a predictor may switch between the two at any step.
 Everything that several lanes write in one step is a commutative integer sum (or a maximum) applied
 after all lanes were read, exactly as in the reference: the context-count update adds each
