@@ -112,6 +112,23 @@ def _popcount(x):
 
 
 @_jit
+def _candidate_state(run, miss):
+    """``repeat.candidate_states`` of one candidate."""
+    return run * MISS_BUCKETS + min(_popcount(miss & np.uint32(0xFF)), MISS_BUCKETS - 1)
+
+
+@_jit
+def _follow(run, miss, live, i, c, hit, wmask, threshold):
+    """``repeat.follow`` for candidate c of lane i (``hit`` implies live)."""
+    lv = live[i, c]
+    run[i, c] = min(run[i, c] + 1, RUN_CAP) if hit else 0
+    mm = ((miss[i, c] << np.uint32(1)) | np.uint32(1 if (lv and not hit) else 0)) & wmask
+    miss[i, c] = mm
+    if lv and _popcount(mm) > threshold:
+        live[i, c] = False
+
+
+@_jit
 def _node_stretches(st, i, col, c0, c1, c2, c3, st2, off):
     st[i, 0, col] = st2[(((c2 + c3) << PAIR_BITS) | (c0 + c1)) + off]
     st[i, 1, col] = st2[((c1 << PAIR_BITS) | c0) + off]
@@ -221,8 +238,7 @@ def predict(k, cm, tol, rep, vote, mixers, comp, sse, layout, scratch, extra):
             col = n_cm + n_tol + r
             b = np.int64(rbase[i, r])
             pred = b if rdir[r] > 0 else 3 - b
-            state = rrun[i, r] * MISS_BUCKETS + min(_popcount(rmiss[i, r] & np.uint32(0xFF)),
-                                                    MISS_BUCKETS - 1)
+            state = _candidate_state(rrun[i, r], rmiss[i, r])
             rep_pred[i, r] = pred
             rep_state[i, r] = state
             sh, sl = 0, 0
@@ -351,19 +367,17 @@ def update(k, sym, t_rep, cm, tol, rep, vote, mixers, comp, sse, layout, scratch
                 live = rlive[i, r]
                 hit = live and rep_pred[i, r] == s
                 rep_flag[i, r] = 2 if hit else 1 if live else 0
-                rrun[i, r] = min(rrun[i, r] + 1, RUN_CAP) if hit else 0
-                mm = ((rmiss[i, r] << np.uint32(1)) | np.uint32(1 if (live and not hit) else 0)) \
-                    & np.uint32(rep_wmask)
-                rmiss[i, r] = mm
-                if live and _popcount(mm) > rep_threshold:
-                    rlive[i, r] = False
+                _follow(rrun, rmiss, rlive, i, r, hit, np.uint32(rep_wmask), rep_threshold)
                 rq[i, r] += rdir[r]
-            rep_key[i] = np.int64(((hv & kmask) * _HASH_MULT) >> np.uint64(kshift))
-            rlook[i, 1] = np.int64(((rv >> np.uint64(rc_shift)) * _HASH_MULT) >> np.uint64(kshift))
+            # the k-mer hashes, shifted to the repeat index's and the vote index's sizes
+            hd = (hv & kmask) * _HASH_MULT
+            hr = (rv >> np.uint64(rc_shift)) * _HASH_MULT
+            rep_key[i] = np.int64(hd >> np.uint64(kshift))
+            rlook[i, 1] = np.int64(hr >> np.uint64(kshift))
             if n_vote:
                 _vote_learn(i, s, vote, stretch_t)
-                vkey[i, 0] = np.int64(((hv & kmask) * _HASH_MULT) >> vshift)
-                vkey[i, 1] = np.int64(((rv >> np.uint64(rc_shift)) * _HASH_MULT) >> vshift)
+                vkey[i, 0] = np.int64(hd >> vshift)
+                vkey[i, 1] = np.int64(hr >> vshift)
     # 2. one tight pass over the rows and index entries the lanes touch (their misses overlap), then
     # the new repeat candidates, which need the index entries
     warm = 0
@@ -587,26 +601,27 @@ def _vote_predict(i, vote, vph, buf, buf_mask, st, col, stretch):
     common = np.int64(0)
     any_live = False
     for c in range(nv):
+        if not live[i, c]:
+            continue  # a free slot's prediction is never read
         b = np.int64(buf[q[i, c] & buf_mask])
         pc = b if dr[i, c] > 0 else 3 - b
-        sc = run[i, c] * MISS_BUCKETS + min(_popcount(miss[i, c] & np.uint32(0xFF)), MISS_BUCKETS - 1)
+        sc = _candidate_state(run[i, c], miss[i, c])
         h = vph[sc]
         pred[i, c] = pc
         state[i, c] = sc
         ph[i, c] = h
-        if live[i, c]:
-            any_live = True
-            w = pow2[min(max(L[i, c] - lmin, 0), len(pow2) - 1)]
-            pm = (_ONE - h) // 3
-            common += w * pm
-            if pc == 0:
-                f0 += w * (h - pm)
-            elif pc == 1:
-                f1 += w * (h - pm)
-            elif pc == 2:
-                f2 += w * (h - pm)
-            else:
-                f3 += w * (h - pm)
+        any_live = True
+        w = pow2[min(max(L[i, c] - lmin, 0), len(pow2) - 1)]
+        pm = (_ONE - h) // 3
+        common += w * pm
+        if pc == 0:
+            f0 += w * (h - pm)
+        elif pc == 1:
+            f1 += w * (h - pm)
+        elif pc == 2:
+            f2 += w * (h - pm)
+        else:
+            f3 += w * (h - pm)
     if not any_live:
         for j in range(3):
             st[i, j, col] = 0
@@ -634,11 +649,7 @@ def _vote_learn(i, s, vote, stretch):
             h = ph[i, c]
             code = h if hit else (_ONE - h) // 3
             L[i, c] += cost[stretch[code] + STRETCH_LIMIT] - (L[i, c] >> decay)
-        run[i, c] = min(run[i, c] + 1, RUN_CAP) if hit else 0
-        mm = ((miss[i, c] << np.uint32(1)) | np.uint32(1 if (lv and not hit) else 0)) & wmask
-        miss[i, c] = mm
-        if lv and _popcount(mm) > threshold:
-            live[i, c] = False
+        _follow(run, miss, live, i, c, hit, wmask, threshold)
         q[i, c] += dr[i, c]
 
 

@@ -39,6 +39,20 @@ RUN_BOUNDS = (0, 4, 12)
 REPEAT_STATES = len(RUN_BOUNDS) + 1
 
 
+def candidate_states(run: np.ndarray, miss: np.ndarray) -> np.ndarray:
+    """State of candidates: run of hits (capped) and recent misses (the last 8, up to 3)."""
+    return run * MISS_BUCKETS + np.minimum(np.bitwise_count(miss & np.uint32(0xFF)), MISS_BUCKETS - 1)
+
+
+def follow(run: np.ndarray, miss: np.ndarray, live: np.ndarray, hit: np.ndarray, wmask: np.uint32,
+           threshold: int) -> None:
+    """In place, after a step: runs grow on a hit and restart otherwise, the live candidates' misses
+    shift into their ``wmask`` registers, and a candidate with more than ``threshold`` of them drops."""
+    run[:] = np.where(hit, np.minimum(run + 1, RUN_CAP), 0)
+    miss[:] = ((miss << np.uint32(1)) | (live & ~hit).astype(np.uint32)) & wmask
+    live &= np.bitwise_count(miss) <= threshold
+
+
 def count_states(hits: np.ndarray, total: np.ndarray, state: np.ndarray, live: np.ndarray,
                  hit: np.ndarray) -> None:
     """Add the step's live candidates to ``total`` and their hits to ``hits`` per state (sums over
@@ -111,16 +125,12 @@ class RepeatModels:
         self._next_block += int(np.sum(lane_lengths))
         self._t = 0
 
-    def _state(self, k: int) -> np.ndarray:
-        recent = np.minimum(np.bitwise_count(self._miss[:k] & np.uint32(0xFF)), MISS_BUCKETS - 1)
-        return self._run[:k] * MISS_BUCKETS + recent
-
     def stretches(self, k: int) -> np.ndarray:
         """(k, 3, slots) inputs of lanes 0..k-1."""
         live = self._live[:k]
         base = self._buf[self._q[:k] & self._buf_mask].astype(np.int64)
         self._pred = pred = np.where(self._dir > 0, base, 3 - base)
-        self._state_k = state = self._state(k)
+        self._state_k = state = candidate_states(self._run[:k], self._miss[:k])
         one = 1 << PROB_BITS
         # P(copy is right) per state, then the node probabilities of the predicted base:
         # P(hi bit) = (1 + 2p) / 3 and P(lo bit | hi) = 3p / (1 + 2p), from p + 3 * (1 - p) / 3 = 1
@@ -155,10 +165,7 @@ class RepeatModels:
         live = self._live[:k]
         hit = live & (self._pred == s[:, None])
         count_states(self._hits, self._total, self._state_k, live, hit)
-        self._run[:k] = np.where(hit, np.minimum(self._run[:k] + 1, RUN_CAP), 0)
-        miss = ((self._miss[:k] << np.uint32(1)) | (live & ~hit).astype(np.uint32)) & self._wmask
-        self._miss[:k] = miss
-        live &= np.bitwise_count(miss) <= spec.threshold
+        follow(self._run[:k], self._miss[:k], live, hit, self._wmask, spec.threshold)
         self._q[:k] += self._dir
         # the k-mer index: look up before inserting this step's positions
         h, rc = hist[:k], rc[:k]

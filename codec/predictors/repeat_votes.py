@@ -30,7 +30,7 @@ from codec.constants import PROB_BITS, STRETCH_LIMIT
 from codec.fixedpoint import pow2_table, stretch_table
 from codec.predictors.context_models import HASH_MULT, run_starts
 from codec.predictors.mixer import cost_table
-from codec.predictors.repeat import MISS_BUCKETS, RUN_CAP, STATES, count_states
+from codec.predictors.repeat import STATES, candidate_states, count_states, follow
 
 MAX_VOTERS = 64
 MAX_BUCKET = 32
@@ -104,8 +104,7 @@ class RepeatVoters:
         live = self.live[:k]
         base = buf[self.q[:k] & buf_mask].astype(np.int64)
         self.pred[:k] = pred = np.where(self.dir[:k] > 0, base, 3 - base)
-        recent = np.minimum(np.bitwise_count(self.miss[:k] & np.uint32(0xFF)), MISS_BUCKETS - 1)
-        self.state[:k] = state = self.run[:k] * MISS_BUCKETS + recent
+        self.state[:k] = state = candidate_states(self.run[:k], self.miss[:k])
         self.ph[:k] = ph = state_probabilities(self.hits, self.total)[state]
         pm = (_ONE - ph) // 3
         L = self.L[:k]
@@ -137,10 +136,7 @@ class RepeatVoters:
         L = self.L[:k]
         L[:] = np.where(live, L - (L >> spec.decay) + cost, L)
         count_states(self.hits, self.total, self.state[:k], live, hit)
-        self.run[:k] = np.where(hit, np.minimum(self.run[:k] + 1, RUN_CAP), 0)
-        miss = ((self.miss[:k] << np.uint32(1)) | (live & ~hit).astype(np.uint32)) & self._wmask
-        self.miss[:k] = miss
-        live &= np.bitwise_count(miss) <= spec.threshold
+        follow(self.run[:k], self.miss[:k], live, hit, self._wmask, spec.threshold)
         self.q[:k] += self.dir[:k]
         key = self._key(hist[:k] & self._kmask)
         self._start(key, pos, 1, 1, buf_mask)
