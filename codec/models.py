@@ -18,6 +18,7 @@ import numpy as np
 
 from codec.predictors.context_mix import ContextMixPredictor, ContextMixSpec
 from codec.predictors.context_models import MAX_COUNT, MAX_DIRECT_ORDER, MAX_ORDER, ContextModelSpec
+from codec.predictors.local_models import MAX_LOCAL_MODELS, MAX_LOCAL_ORDER, LocalSpec
 from codec.predictors.mix import MixPredictor, MixSpec
 from codec.predictors.neural import PARAMETERS, NeuralMixerInput, NeuralNet
 from codec.predictors.repeat import MAX_KMER, RepeatSpec
@@ -109,7 +110,8 @@ def _net_fields(net: NeuralNet) -> dict:
 
 def encode_mix(spec: MixSpec, net: NeuralNet | None = None,
                primed: tuple[np.ndarray, np.ndarray] | None = None) -> bytes:
-    """Canonical kind-3 bytes, kind 4 with repeat voters (validated by decoding them again)."""
+    """Canonical kind-3 bytes, kind 4 with repeat voters, kind 5 with local models or a residual mixer
+    (validated by decoding them again)."""
     r = spec.repeat
     fields = dict(
         mixer_rate=spec.mixer_rate, weight_init=spec.weight_init, final_rate=spec.final_rate,
@@ -118,7 +120,8 @@ def encode_mix(spec: MixSpec, net: NeuralNet | None = None,
         tolerant=[dict(model=t.model, window=t.window, threshold=t.threshold) for t in spec.tolerant],
         repeats=[] if r is None else [dict(kmer=r.kmer, index_bits=r.index_bits, history_bits=r.history_bits,
                                            slots=r.slots, window=r.window, threshold=r.threshold, ir=int(r.ir))],
-        votes=[] if spec.votes is None else [asdict(spec.votes)])
+        votes=[] if spec.votes is None else [asdict(spec.votes)],
+        local=[asdict(m) for m in spec.local], residual_rate=spec.residual_rate)
     rows, counts = primed if primed is not None else (np.zeros(0), np.zeros(0))
     data = model_file.build_mix(fields, None if net is None else _net_fields(net),
                                 np.asarray(rows, dtype="<u4").tobytes(), np.asarray(counts, dtype="<u4").tobytes())
@@ -141,7 +144,7 @@ def _decode(data: bytes) -> ModelParts:
     kind, body = model_file.parse_model(data)
     if kind == model_file.KIND_CONTEXT_MIX:
         return ModelParts(_decode_context_mix(body))
-    if kind in (model_file.KIND_MIX, model_file.KIND_MIX_VOTES):
+    if kind in (model_file.KIND_MIX, model_file.KIND_MIX_VOTES, model_file.KIND_MIX_LOCAL):
         return _decode_mix(body)
     spec = _decode_context_mix(body.context_mix)
     net = _decode_net(body.net)
@@ -201,8 +204,18 @@ def _decode_mix(body) -> ModelParts:
                 and 1 <= v.window <= MAX_WINDOW and v.threshold < v.window and 1 <= v.decay <= 16):
             raise CodecError(f"model: repeat voter parameters out of range ({dict(v)})")
         votes = VoteSpec(v.voters, v.bucket, v.index_bits, v.window, v.threshold, v.decay, v.init)
+    local_entries = body.get("local", [])
+    residual_rate = body.get("residual_rate", 0)
+    if len(local_entries) > MAX_LOCAL_MODELS or any(
+            not (m.order <= MAX_LOCAL_ORDER and 1 <= m.limit <= MAX_COUNT and 1 <= m.alpha_inv <= 255)
+            for m in local_entries) or not 0 <= residual_rate <= 1 << 16:
+        raise CodecError("model: local model or residual mixer parameters out of range")
+    if "local" in body and not (local_entries or residual_rate):
+        raise CodecError("model: kind 5 without local models or a residual mixer")
+    local = tuple(LocalSpec(m.order, m.limit, m.alpha_inv) for m in local_entries)
     spec = MixSpec(models, tolerant, repeat, body.mixer_rate, body.weight_init, bool(body.competition),
-                   body.competition_decay, body.final_rate, body.sse_order, body.sse_rate, votes)
+                   body.competition_decay, body.final_rate, body.sse_order, body.sse_rate, votes, local,
+                   residual_rate)
     if spec.memory_bytes() > MAX_TABLE_BYTES:
         raise CodecError(f"model: needs {spec.memory_bytes()} bytes of tables (limit {MAX_TABLE_BYTES})")
     net = _decode_net(body.net) if body.has_net else None
@@ -265,6 +278,9 @@ _V2_MIXING = dict(weight_init=8000, mixer_rate=768, sse_rate=8, final_rate=384)
 
 
 _STCM = (TolerantSpec(7, 16, 8), TolerantSpec(10, 16, 8))  # on the order-14 and order-20 tables
+_VOTES = VoteSpec(16, 8, 22, 16, 10, 4, 2048)
+_LOCAL = (LocalSpec(0, 31), LocalSpec(1, 15), LocalSpec(2, 15), LocalSpec(3, 15))
+_RESIDUAL_RATE = 24
 _BUNDLED_MIX: dict[str, MixSpec] = {
     # context models up to order 20 and one repeat candidate per direction, one mixer: about 130 MB
     "mix-fast-v1": MixSpec(
@@ -289,6 +305,12 @@ _BUNDLED_MIX: dict[str, MixSpec] = {
                       **_V2_MIXING, votes=VoteSpec(16, 8, 22, 16, 10, 4, 2048)),
     "mix-max-v3": MixSpec(_mix_models(26, _V2_MID, _V2_HIGH), _STCM, RepeatSpec(12, 24, 26, 2, 16, 8, True),
                           **_V2_MIXING, votes=VoteSpec(16, 8, 22, 16, 10, 4, 2048)),
+    # v4 (kind 5): v3 plus per-lane local models of orders 0-3 and a residual mixer shared by all
+    # lanes, with mixer steps rounded to nearest (issue 4, session 6)
+    "mix-v4": MixSpec(_mix_models(24, _V2_MID, _V2_HIGH), _STCM, RepeatSpec(12, 22, 24, 2, 16, 8, True),
+                      **_V2_MIXING, votes=_VOTES, local=_LOCAL, residual_rate=_RESIDUAL_RATE),
+    "mix-max-v4": MixSpec(_mix_models(26, _V2_MID, _V2_HIGH), _STCM, RepeatSpec(12, 24, 26, 2, 16, 8, True),
+                          **_V2_MIXING, votes=_VOTES, local=_LOCAL, residual_rate=_RESIDUAL_RATE),
 }
 BUNDLED: dict[str, Model] = {n: Model(n, encode_context_mix(s)) for n, s in _BUNDLED_SPECS.items()}
 BUNDLED.update({n: Model(n, encode_mix(s)) for n, s in _BUNDLED_MIX.items()})
@@ -300,7 +322,7 @@ DEFAULT_MODEL = "mix-v2"
 # mix-v3, mix-max-v2 and mix-max-v3 to the mito-primed models for input like their training set
 # (model_choice.py).
 LEVEL_MODELS = {1: "cm-fast-v1", 2: "cm-v1", 3: "mix-fast-v2", 4: "mix-fast-v2", 5: DEFAULT_MODEL,
-                6: DEFAULT_MODEL, 7: "mix-v3", 8: "mix-max-v3", 9: "mix-max-v3"}
+                6: DEFAULT_MODEL, 7: "mix-v4", 8: "mix-max-v4", 9: "mix-max-v4"}
 
 
 @lru_cache(maxsize=None)

@@ -10,6 +10,10 @@ input, and primed count-table entries.
 Kind 4, "mix with repeat voters": kind 3 with one more list after the repeat models, the parameters
 of :class:`codec.predictors.repeat_votes.VoteSpec` (at most one entry).
 
+Kind 5, "mix with local models": kind 4 (the voter list may be empty) with two more fields after the
+voters: the :class:`codec.predictors.local_models.LocalSpec` list and the residual mixer's rate. In
+kind 5 every mixer's learning step rounds to nearest (``spec/MIX.md``).
+
 Kind 2, "neural mix": a context mix, plus the integer CNN+LSTM of ``spec/NEURAL.md`` as an extra mixer
 input, the mixer's initial weights, and primed count-table entries (statistics of the training set
 the adaptive models start from). Arrays are little-endian; their lengths follow from the shapes.
@@ -29,6 +33,7 @@ KIND_CONTEXT_MIX = 1
 KIND_NEURAL_MIX = 2
 KIND_MIX = 3
 KIND_MIX_VOTES = 4
+KIND_MIX_LOCAL = 5
 MAX_MODEL_BYTES = 64 << 20
 MIXER_NODES = 3
 
@@ -107,7 +112,14 @@ VoteEntry = Struct(
 )
 
 
-def _mix_body(votes: bool) -> Struct:
+LocalEntry = Struct(
+    "order" / Int8ul,
+    "limit" / Int8ul,
+    "alpha_inv" / Int8ul,
+)
+
+
+def _mix_body(votes: bool, local: bool = False) -> Struct:
     return Struct(
         "mixer_rate" / Int32sl,
         "weight_init" / Int32sl,
@@ -120,6 +132,7 @@ def _mix_body(votes: bool) -> Struct:
         "tolerant" / PrefixedArray(Int8ul, TolerantEntry),
         "repeats" / PrefixedArray(Int8ul, RepeatEntry),  # at most one
         *(["votes" / PrefixedArray(Int8ul, VoteEntry)] if votes else []),  # at most one
+        *(["local" / PrefixedArray(Int8ul, LocalEntry), "residual_rate" / Int32sl] if local else []),
         "has_net" / Int8ul,
         "net" / If(this.has_net == 1, NeuralNetBody),
         "primed_count" / Int32ul,
@@ -130,6 +143,7 @@ def _mix_body(votes: bool) -> Struct:
 
 MixBody = _mix_body(votes=False)
 MixVotesBody = _mix_body(votes=True)
+MixLocalBody = _mix_body(votes=True, local=True)
 
 ModelFile = Struct(
     "magic" / Const(MODEL_MAGIC),
@@ -139,7 +153,7 @@ ModelFile = Struct(
 )
 
 _BODIES = {KIND_CONTEXT_MIX: ContextMixBody, KIND_NEURAL_MIX: NeuralMixBody, KIND_MIX: MixBody,
-           KIND_MIX_VOTES: MixVotesBody}
+           KIND_MIX_VOTES: MixVotesBody, KIND_MIX_LOCAL: MixLocalBody}
 
 
 def build_context_mix(learning_rate: int, weight_init: int, models: list[dict]) -> bytes:
@@ -157,16 +171,21 @@ def build_neural_mix(context_mix: dict, net: dict, mixer_init: bytes, primed_row
 
 
 def build_mix(fields: dict, net: dict | None, primed_rows: bytes = b"", primed_counts: bytes = b"") -> bytes:
-    """Kind-3 model bytes, or kind 4 where ``fields`` has a non-empty ``votes`` list: ``fields``
-    holds the body's parameters and model lists; ``net`` the network's shape fields and parameter
-    bytes, or None."""
-    votes = bool(fields.get("votes"))
-    if not votes:
-        fields = {key: value for key, value in fields.items() if key != "votes"}
-    body = (MixVotesBody if votes else MixBody).build(dict(
+    """Kind-3 model bytes; kind 4 where ``fields`` has a non-empty ``votes`` list; kind 5 where it
+    has local models or a residual rate. ``fields`` holds the body's parameters and model lists;
+    ``net`` the network's shape fields and parameter bytes, or None."""
+    if fields.get("local") or fields.get("residual_rate"):
+        kind, struct = KIND_MIX_LOCAL, MixLocalBody
+    elif fields.get("votes"):
+        kind, struct = KIND_MIX_VOTES, MixVotesBody
+    else:
+        kind, struct = KIND_MIX, MixBody
+    names = {sub.name for sub in struct.subcons}
+    fields = {key: value for key, value in fields.items() if key in names}
+    body = struct.build(dict(
         fields, has_net=int(net is not None), net=net, primed_count=len(primed_rows) // 4,
         primed_rows=primed_rows, primed_counts=primed_counts))
-    return ModelFile.build(dict(kind=KIND_MIX_VOTES if votes else KIND_MIX, body=body))
+    return ModelFile.build(dict(kind=kind, body=body))
 
 
 def parse_model(data: bytes) -> tuple[int, object]:

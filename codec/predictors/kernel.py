@@ -157,23 +157,28 @@ def _mix(w, wrow, st, i, n_in, squash, dot, p):
 
 
 @_jit
-def _learn(w, wrow, st, i, n_in, p, hi, lo, rate):
-    """Mixer learning on the coded path: node 0 (bit hi) and node 1 + hi (bit lo)."""
+def _learn(w, wrow, st, i, n_in, p, hi, lo, rate, rnd):
+    """Mixer learning on the coded path: node 0 (bit hi) and node 1 + hi (bit lo); ``rnd`` is added
+    before the shift (:func:`codec.predictors.mixer.learn_round`)."""
     for j in (0, 1 + hi):
         err = (((hi if j == 0 else lo) << PROB_BITS) - p[i, j]) * rate
         for m in range(n_in):
-            w[wrow, j, m] += (st[i, j, m] * err) >> LR_SHIFT
+            w[wrow, j, m] += (st[i, j, m] * err + rnd) >> LR_SHIFT
 
 
 @_jit_lanes
-def predict(k, cm, tol, rep, vote, mixers, comp, sse, layout, scratch, extra):
+def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extra):
     """Frequencies (k, 4) of lanes 0..k-1; fills ``scratch`` for :func:`update`."""
     table, hist, ctx_mask, mult, shift, offsets, st2, st_offset = cm[0], cm[1], cm[3], cm[4], cm[5], \
         cm[6], cm[7], cm[8]
     tol_hist, tol_cols, tol_mask, tol_st_offset = tol[0], tol[2], tol[3], tol[4]
     buf, rdir, rq, rlive, rrun, rmiss, rhits, rtotal = rep[0], rep[1], rep[2], rep[3], rep[4], \
         rep[5], rep[6], rep[7]
-    lane_w, shared_w, final_w = mixers
+    lane_w, shared_w, final_w, res_w = mixers
+    loc_counts, loc_mask, loc_st_offset, loc_st2 = loc[0], loc[1], loc[3], loc[4]
+    n_loc = len(loc_mask)
+    res_rate = layout[20]
+    st_res, p5, dot5 = scratch[25], scratch[26], scratch[27]
     score, classes = comp[0], comp[1]
     apm = sse[0]
     stretch, squash = scratch[0], scratch[1]
@@ -252,6 +257,12 @@ def predict(k, cm, tol, rep, vote, mixers, comp, sse, layout, scratch, extra):
             st[i, 2, col] = lo if hi == 1 else 0
         if n_vote:
             _vote_predict(i, vote, vph, buf, buf_mask, st, n_cm + n_tol + n_rep, stretch)
+        loc_col = n_cm + n_tol + n_rep + (1 if n_vote else 0)
+        for c in range(n_loc):
+            v = np.uint64(loc_counts[i, c, np.int64(h & np.uint64(loc_mask[c]))])
+            _node_stretches(st, i, loc_col + c, np.int64(v & _U255), np.int64((v >> np.uint64(8)) & _U255),
+                            np.int64((v >> np.uint64(16)) & _U255), np.int64(v >> np.uint64(24)),
+                            loc_st2, loc_st_offset[c])
         for e in range(extra.shape[2]):
             for j in range(3):
                 st[i, j, extra_col + e] = extra[i, j, e]
@@ -278,6 +289,14 @@ def predict(k, cm, tol, rep, vote, mixers, comp, sse, layout, scratch, extra):
         else:
             for j in range(3):
                 po[j] = p[i, j]
+        if res_rate:
+            for j in range(3):
+                st_res[i, j, 0] = dot3[i, j] if competition else dot[i, j]
+                for m in range(n_in):
+                    st_res[i, j, 1 + m] = st[i, j, m]
+            _mix(res_w, 0, st_res, i, n_in + 1, squash, dot5, p5)
+            for j in range(3):
+                po[j] = p5[i, j]
         if sse_order:
             hctx = np.int64(h & sse_mask)
             for j in range(3):
@@ -307,13 +326,17 @@ def _frequencies(p, i, out):
 
 
 @_jit_lanes
-def update(k, sym, t_rep, cm, tol, rep, vote, mixers, comp, sse, layout, scratch, pending):
+def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, pending):
     """Learn the true symbols ``sym`` (k,) of the step :func:`predict` just made."""
     table, hist, rc, ctx_mask, mult, shift, offsets = cm[:7]
     ir_cols, ir_shift, ir_sym_shift, limit_by_model = cm[9], cm[10], cm[11], cm[12]
     tol_hist, tol_miss, tol_window, tol_threshold = tol[0], tol[1], tol[5], tol[6]
     buf, rdir, rq, rlive, rrun, rmiss, rhits, rtotal, rindex, lane_start = rep
-    lane_w, shared_w, final_w = mixers
+    lane_w, shared_w, final_w, res_w = mixers
+    loc_counts, loc_mask, loc_limit = loc[0], loc[1], loc[2]
+    n_loc = len(loc_mask)
+    res_rate, rnd = layout[20], layout[21]
+    st_res, p5 = scratch[25], scratch[26]
     score, classes, cost = comp
     apm, apm_total, apm_count, apm_used = sse
     rows, st, tol_pred, tol_seen, rep_pred, rep_state = scratch[2:8]
@@ -335,15 +358,22 @@ def update(k, sym, t_rep, cm, tol, rep, vote, mixers, comp, sse, layout, scratch
         s = sym[i]
         hi, lo = s >> 1, s & 1
         su = np.uint64(s)
+        for c in range(n_loc):
+            r = np.int64(hist[i] & np.uint64(loc_mask[c]))
+            sh = np.uint64(8 * s)
+            v = np.uint64(loc_counts[i, c, r]) + (np.uint64(1) << sh)
+            if np.int64((v >> sh) & _U255) > loc_limit[c]:
+                v = (v >> np.uint64(1)) & np.uint64(0x7F7F7F7F)  # each count halved, rounding down
+            loc_counts[i, c, r] = np.uint32(v)
         hv = (hist[i] << _U2) | su
         rv = (rc[i] >> _U2) | ((_U3 - su) << _U62)
         hist[i] = hv
         rc[i] = rv
         for j in range(n_ir):
             irrows[i, j] = _row(rv >> ir_shift[j], ir_cols[j], mult, shift, offsets)
-        _learn(lane_w, i, st, i, n_in, p, hi, lo, mixer_rate)
+        _learn(lane_w, i, st, i, n_in, p, hi, lo, mixer_rate, rnd)
         if competition:
-            _learn(final_w, i, st_fin, i, 3, p3, hi, lo, final_rate)
+            _learn(final_w, i, st_fin, i, 3, p3, hi, lo, final_rate, rnd)
             for m in range(n_models):
                 v0 = st[i, 0, m]
                 v1 = st[i, 1 + hi, m]
@@ -399,7 +429,10 @@ def update(k, sym, t_rep, cm, tol, rep, vote, mixers, comp, sse, layout, scratch
         for ws in _prange(shared_w.shape[0]):
             for i in range(k):
                 if wset[i] == ws:
-                    _learn(shared_w, ws, st, i, n_in, p2, sym[i] >> 1, sym[i] & 1, mixer_rate)
+                    _learn(shared_w, ws, st, i, n_in, p2, sym[i] >> 1, sym[i] & 1, mixer_rate, rnd)
+    if res_rate:  # one weight set shared by every lane: integer sums, so lane order does not matter
+        for i in range(k):
+            _learn(res_w, 0, st_res, i, n_in + 1, p5, sym[i] >> 1, sym[i] & 1, res_rate, rnd)
     n_used = 0
     for i in range(k):
         s = sym[i]
@@ -439,7 +472,7 @@ def update(k, sym, t_rep, cm, tol, rep, vote, mixers, comp, sse, layout, scratch
 
 
 @_jit
-def encode(t_begin, t_end, steps, counts, t_rep, cm, tol, rep, vote, mixers, comp, sse, layout, scratch,
+def encode(t_begin, t_end, steps, counts, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch,
            pending, extra, freq, start):
     """Steps t_begin..t_end-1 of the encoder's block in one call: per step, :func:`predict`, each
     lane's frequency and cumulative start of its symbol (``freq``, ``start``), :func:`update`."""
@@ -447,7 +480,7 @@ def encode(t_begin, t_end, steps, counts, t_rep, cm, tol, rep, vote, mixers, com
     sym = np.empty(steps.shape[1], dtype=np.int64)
     for t in range(t_begin, t_end):
         k = counts[t]
-        f = predict(k, cm, tol, rep_read, vote, mixers, comp, (sse[0],), layout, scratch, extra)
+        f = predict(k, cm, tol, rep_read, vote, loc, mixers, comp, (sse[0],), layout, scratch, extra)
         for i in range(k):
             s = np.int64(steps[t, i])
             sym[i] = s
@@ -456,11 +489,12 @@ def encode(t_begin, t_end, steps, counts, t_rep, cm, tol, rep, vote, mixers, com
                 c += f[i, j]
             freq[t, i] = f[i, s]
             start[t, i] = c
-        update(k, sym[:k], t_rep + t - t_begin, cm, tol, rep, vote, mixers, comp, sse, layout, scratch, pending)
+        update(k, sym[:k], t_rep + t - t_begin, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch,
+               pending)
 
 
 @_jit
-def decode(t_begin, t_end, counts, coded, lens, x, words, pos, t_rep, cm, tol, rep, vote, mixers, comp, sse,
+def decode(t_begin, t_end, counts, coded, lens, x, words, pos, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse,
            layout, scratch, pending, extra, steps_out):
     """Steps t_begin..t_end-1 of the decoder's block in one call: per step, :func:`predict`, the
     rANS decoding of :class:`codec.coder.LaneDecoder` (tail symbols from the recovered states,
@@ -472,7 +506,7 @@ def decode(t_begin, t_end, counts, coded, lens, x, words, pos, t_rep, cm, tol, r
     low = np.uint64(RANS_LOW)
     for t in range(t_begin, t_end):
         k = counts[t]
-        f = predict(k, cm, tol, rep_read, vote, mixers, comp, (sse[0],), layout, scratch, extra)
+        f = predict(k, cm, tol, rep_read, vote, loc, mixers, comp, (sse[0],), layout, scratch, extra)
         m = coded[t] if t < len(coded) else 0
         for i in range(m, k):
             sym[i] = np.int64((x[i] >> np.uint64(2 * (lens[i] - 1 - t))) & _U3)
@@ -493,7 +527,8 @@ def decode(t_begin, t_end, counts, coded, lens, x, words, pos, t_rep, cm, tol, r
             sym[i] = s
         for i in range(k):
             steps_out[t, i] = sym[i]
-        update(k, sym[:k], t_rep + t - t_begin, cm, tol, rep, vote, mixers, comp, sse, layout, scratch, pending)
+        update(k, sym[:k], t_rep + t - t_begin, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch,
+               pending)
     return pos
 
 
@@ -758,8 +793,8 @@ class KernelStep:
     tolerant and repeat models, ``n_extra`` inputs from ``extra_col`` and the bias at ``bias_col``."""
 
     def __init__(self, cm, lanes: int, lane_mixer, *, bias_col: int, extra_col: int, n_extra: int,
-                 tol=None, rep=None, votes=None, competition=None, shared_mixer=None, final_mixer=None,
-                 sse=None, sse_order: int = 0) -> None:
+                 tol=None, rep=None, votes=None, local=None, competition=None, shared_mixer=None,
+                 final_mixer=None, residual=None, sse=None, sse_order: int = 0) -> None:
         # Start numba's threads now: a parallel step linked into the fused block functions and loaded
         # from the cache does not start them itself, and would crash if entered first that way.
         numba.get_num_threads()
@@ -801,12 +836,17 @@ class KernelStep:
                           _empty(lanes, 0, dtype=np.bool_), _empty(lanes, 0), _empty(lanes, 0, dtype=np.uint32),
                           _empty(lanes, 0), _empty(1), _empty(1), _empty(lanes, 0), _empty(lanes, 0),
                           _empty(lanes, 0), _empty(1), _empty(8), _empty(lanes, 2), _empty(lanes, 0), _empty(1))
+        if local is not None and local.inputs:
+            self._loc = (local.counts, local.mask, local.limit, local.st_offset, local.st2.astype(_I64))
+        else:
+            self._loc = (_empty(lanes, 0, 1, dtype=np.uint32), _empty(0), _empty(0), _empty(0), _empty(1))
+        res_w = residual.w if residual is not None else _empty(1, 3, n_in + 1)
         if competition is not None:
-            self._mixers = (lane_mixer.w, shared_mixer.w, final_mixer.w)
+            self._mixers = (lane_mixer.w, shared_mixer.w, final_mixer.w, res_w)
             self._comp = (competition._score, competition.classes, competition._cost.astype(_I64))
             rates = (lane_mixer.rate, final_mixer.rate, competition._decay)
         else:
-            self._mixers = (lane_mixer.w, _empty(1, 3, n_in), _empty(lanes, 3, 3))
+            self._mixers = (lane_mixer.w, _empty(1, 3, n_in), _empty(lanes, 3, 3), res_w)
             self._comp = (_empty(lanes, max(n_in - 1, 1)), _empty(1), _empty(1))
             rates = (lane_mixer.rate, 0, 0)
         if sse is not None:
@@ -817,7 +857,8 @@ class KernelStep:
             self._sse = (_empty(1), _empty(1), _empty(1), _empty(1))
             sse_params = (0, 0)
         self._layout = (cm.inputs, n_tol, n_rep, extra_col, bias_col, n_in, int(competition is not None),
-                        *rates, *sse_params, *rep_layout)
+                        *rates, *sse_params, *rep_layout, residual.rate if residual is not None else 0,
+                        lane_mixer.round)
         self._scratch = (stretch_table().astype(_I64), squash_table().astype(_I64),
                          _empty(lanes, cm.inputs), _empty(lanes, 3, n_in), _empty(lanes, n_tol),
                          _empty(lanes, n_tol, dtype=np.bool_), _empty(lanes, n_rep), _empty(lanes, n_rep),
@@ -825,7 +866,7 @@ class KernelStep:
                          _empty(lanes, 3), _empty(lanes), _empty(lanes),
                          _empty(lanes, n_tol), _empty(lanes, cm.inputs + n_tol, dtype=np.uint32),
                          _empty(lanes, n_rep), _empty(lanes, len(ir_cols)), _empty(lanes, 2),
-                         _empty(lanes, n_rep))
+                         _empty(lanes, n_rep), _empty(lanes, 3, n_in + 1), _empty(lanes, 3), _empty(lanes, 3))
         ir_pos = np.full(cm.inputs, -1, dtype=_I64)
         ir_pos[ir_cols] = np.arange(len(ir_cols))
         self._pending = (_empty(cm.inputs, 2 * lanes), _empty(cm.inputs, 2 * lanes), ir_pos)
@@ -838,8 +879,8 @@ class KernelStep:
         ex = np.stack(extra, axis=2).astype(_I64) if extra else self._no_extra[:k]
         with _lock:
             _ran = True
-            return predict(k, self._cm, self._tol, self._rep_arrays[:8], self._vote, self._mixers, self._comp,
-                           self._sse[:1], self._layout, self._scratch, ex)
+            return predict(k, self._cm, self._tol, self._rep_arrays[:8], self._vote, self._loc, self._mixers,
+                           self._comp, self._sse[:1], self._layout, self._scratch, ex)
 
     def encode(self, steps: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:func:`codec.predictors.encode_block` in one compiled call (no extra inputs)."""
@@ -854,7 +895,8 @@ class KernelStep:
             t = self._rep._t if self._rep is not None else 0
             with _lock:
                 _ran = True
-                encode(t0, t1, steps, counts, t, self._cm, self._tol, self._rep_arrays, self._vote, self._mixers,
+                encode(t0, t1, steps, counts, t, self._cm, self._tol, self._rep_arrays, self._vote, self._loc,
+                       self._mixers,
                        self._comp, self._sse, self._layout, self._scratch, self._pending, self._no_extra,
                        freq, start)
             if self._rep is not None:
@@ -874,7 +916,8 @@ class KernelStep:
             with _lock:
                 _ran = True
                 end = decode(t0, t1, counts, coded, lens, x, words, pos, t, self._cm, self._tol,
-                             self._rep_arrays, self._vote, self._mixers, self._comp, self._sse, self._layout,
+                             self._rep_arrays, self._vote, self._loc, self._mixers, self._comp, self._sse,
+                             self._layout,
                              self._scratch, self._pending, self._no_extra, steps)
             if self._rep is not None:
                 self._rep._t += t1 - t0
@@ -886,7 +929,7 @@ class KernelStep:
         t = self._rep._t if self._rep is not None else 0
         with _lock:
             update(len(symbols), symbols.astype(_I64), t, self._cm, self._tol, self._rep_arrays, self._vote,
-                   self._mixers, self._comp, self._sse, self._layout, self._scratch, self._pending)
+                   self._loc, self._mixers, self._comp, self._sse, self._layout, self._scratch, self._pending)
         if self._rep is not None:
             self._rep._t += 1
 

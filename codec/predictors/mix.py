@@ -20,6 +20,7 @@ import numpy as np
 from codec.predictors.context_mix import BIAS, MixerInput, node_bits, node_frequencies
 from codec.predictors.context_models import ContextModels, ContextModelSpec
 from codec.predictors.kernel import CompiledBlocks, KernelStep, available as kernel_available
+from codec.predictors.local_models import LocalModels, LocalSpec
 from codec.predictors.mixer import Competition, Mixer
 from codec.predictors.repeat import REPEAT_STATES, RUN_BOUNDS, RepeatModels, RepeatSpec
 from codec.predictors.repeat_votes import RepeatVoters, VoteSpec
@@ -46,6 +47,13 @@ class MixSpec:
     sse_order: int = 2  # 0: no SSE stage
     sse_rate: int = 6
     votes: VoteSpec | None = None  # repeat voters (need ``repeat``: its k-mers and ring buffer)
+    local: tuple[LocalSpec, ...] = ()  # per-lane low-order models (kind 5)
+    residual_rate: int = 0  # kind 5: a last mixer shared by all lanes over every input (0: none)
+
+    @property
+    def rounding(self) -> bool:
+        """Kind 5 (local models or the residual mixer): mixer learning steps round to nearest."""
+        return bool(self.local) or self.residual_rate > 0
 
     def table_offsets(self) -> np.ndarray:
         """int64[models + 1]: first row of each context model in the flat count table, then the total."""
@@ -77,20 +85,29 @@ class MixPredictor(CompiledBlocks):
         self._tol = TolerantModels(spec.tolerant, self._cm, lanes)
         self._rep = RepeatModels(spec.repeat, lanes) if spec.repeat else None
         self._votes = RepeatVoters(spec.votes, spec.repeat.kmer, lanes) if spec.votes else None
+        self._local = LocalModels(spec.local, lanes)
         self._extra = tuple(extra)
         classes = [_class_of(m) for m in spec.context] + [CLASS_TOLERANT] * self._tol.inputs
         if self._rep:
             classes += [CLASS_REPEAT] * (self._rep.inputs + (1 if self._votes else 0))
+        classes += [CLASS_SHORT] * self._local.inputs
         classes += [CLASS_NEURAL] * len(self._extra)
         self._n_models = n = len(classes)
         init = np.full(n + 1, spec.weight_init, dtype=np.int64)
         init[-1] = 0  # the bias input
-        self._lane_mixer = Mixer(n + 1, 1, spec.mixer_rate, init, lanes)
+        r = spec.rounding
+        self._lane_mixer = Mixer(n + 1, 1, spec.mixer_rate, init, lanes, rounding=r)
         self._competition = None
         if spec.competition:
             self._competition = Competition(np.array(classes), lanes, spec.competition_decay)
-            self._shared_mixer = Mixer(n + 1, N_CLASSES * REPEAT_STATES, spec.mixer_rate, init)
-            self._final = Mixer(3, 1, spec.final_rate, np.array([1 << 15, 1 << 15, 0]), lanes)
+            self._shared_mixer = Mixer(n + 1, N_CLASSES * REPEAT_STATES, spec.mixer_rate, init, rounding=r)
+            self._final = Mixer(3, 1, spec.final_rate, np.array([1 << 15, 1 << 15, 0]), lanes, rounding=r)
+        self._residual = None
+        if spec.residual_rate:
+            # inputs: the mixed stretch (weight 1.0), then every model input and the bias (weight 0)
+            res_init = np.zeros(n + 2, dtype=np.int64)
+            res_init[0] = 1 << 16
+            self._residual = Mixer(n + 2, 1, spec.residual_rate, res_init, rounding=r)
         self._sse = APM(3 << (2 * spec.sse_order), spec.sse_rate) if spec.sse_order else None
         self._sse_mask = np.uint64((1 << (2 * spec.sse_order)) - 1)
         self._node = np.arange(3, dtype=np.int64) << (2 * spec.sse_order)
@@ -99,9 +116,10 @@ class MixPredictor(CompiledBlocks):
             comp = self._competition
             self._kernel = KernelStep(
                 self._cm, lanes, self._lane_mixer, bias_col=n, extra_col=n - len(self._extra),
-                n_extra=len(self._extra), tol=self._tol, rep=self._rep, votes=self._votes, competition=comp,
-                shared_mixer=self._shared_mixer if comp else None, final_mixer=self._final if comp else None,
-                sse=self._sse, sse_order=spec.sse_order)
+                n_extra=len(self._extra), tol=self._tol, rep=self._rep, votes=self._votes, local=self._local,
+                competition=comp, shared_mixer=self._shared_mixer if comp else None,
+                final_mixer=self._final if comp else None, residual=self._residual, sse=self._sse,
+                sse_order=spec.sse_order)
 
     def table_entries(self) -> tuple[np.ndarray, np.ndarray]:
         """(non-empty count-table rows, packed counts): the statistics a trained model ships."""
@@ -127,6 +145,9 @@ class MixPredictor(CompiledBlocks):
         if self._votes:
             st[..., a] = self._votes.stretches(k, self._rep.buf, self._rep.buf_mask)
             a += 1
+        if self._local.inputs:
+            st[..., a:a + self._local.inputs] = self._local.stretches(k, self._cm.hist)
+            a += self._local.inputs
         for source in self._extra:
             st[..., a] = source.stretches(k)
             a += 1
@@ -134,6 +155,7 @@ class MixPredictor(CompiledBlocks):
         self._st = st
         zero = np.zeros(k, dtype=np.int64)
         p = self._lane_mixer.mix(st, zero)
+        mixed = self._lane_mixer
         if self._competition is not None:
             run = self._rep.best_run(k) if self._rep else zero
             rep_state = sum((run > b).astype(np.int64) for b in RUN_BOUNDS)
@@ -143,6 +165,9 @@ class MixPredictor(CompiledBlocks):
             st2[..., 1] = self._shared_mixer.dot
             st2[..., 2] = BIAS
             p = self._final.mix(st2, zero)
+            mixed = self._final
+        if self._residual is not None:
+            p = self._residual.mix(np.concatenate([mixed.dot[..., None], st], axis=2), zero)
         if self._sse is not None:
             ctx = (self._cm.hist[:k] & self._sse_mask).astype(np.int64)[:, None] + self._node
             p = self._sse.refine(p, ctx)
@@ -161,8 +186,12 @@ class MixPredictor(CompiledBlocks):
             self._shared_mixer.update(bits, on_path)
             self._final.update(bits, on_path)
             self._competition.update(self._st[..., :self._n_models], bits, on_path)
+        if self._residual is not None:
+            self._residual.update(bits, on_path)
         if self._sse is not None:
             self._sse.update(bits, on_path)
+        if self._local.inputs:
+            self._local.update(s)
         self._cm.update(s)
         if self._tol.inputs:
             self._tol.update(s, self._cm.hist)

@@ -26,6 +26,11 @@ BIAS = 256  # the mixers' bias input
 _COST_BITS = 8  # code lengths in units of 1/256 bit
 
 
+def learn_round(rounding: bool) -> int:
+    """What a learning step adds before its ``>> LR_SHIFT``: half a unit to round, else 0 (floor)."""
+    return 1 << (LR_SHIFT - 1) if rounding else 0
+
+
 @lru_cache(maxsize=None)
 def cost_table() -> np.ndarray:
     """int64[2*STRETCH_LIMIT+1]: code length, in 1/256 bit, of a 1 bit predicted with stretch d
@@ -49,12 +54,16 @@ def cost_table() -> np.ndarray:
 class Mixer:
     """``inputs`` stretched inputs per node -> one 16-bit probability per node, by weight set.
 
-    With ``lanes`` = 0 the sets are shared by all lanes; otherwise every lane has its own sets."""
+    With ``lanes`` = 0 the sets are shared by all lanes; otherwise every lane has its own sets. With
+    ``rounding`` (model kind 5) a learning step rounds to nearest instead of down: a floor's bias of
+    half a unit per lane and step would pull a slowly learning shared set steadily negative."""
 
-    def __init__(self, inputs: int, sets: int, rate: int, weight_init: np.ndarray, lanes: int = 0) -> None:
+    def __init__(self, inputs: int, sets: int, rate: int, weight_init: np.ndarray, lanes: int = 0,
+                 rounding: bool = False) -> None:
         self.inputs = inputs
         self.sets = sets
         self.rate = rate
+        self.round = learn_round(rounding)
         self.per_lane = lanes > 0
         self.w = np.empty(((lanes * sets) if lanes else sets, 3, inputs), dtype=np.int64)
         self.w[:] = weight_init
@@ -77,7 +86,7 @@ class Mixer:
     def update(self, bits: np.ndarray, on_path: np.ndarray) -> None:
         """Learn the (k, 3) node bits on the coded path (nodes off the path do not learn)."""
         err = np.where(on_path, (bits << PROB_BITS) - self.p, 0)
-        delta = (self._st * (err * self.rate)[..., None]) >> LR_SHIFT
+        delta = (self._st * (err * self.rate)[..., None] + self.round) >> LR_SHIFT
         if self.per_lane:
             self.w[self._ctx] += delta
             return
