@@ -1,11 +1,12 @@
-"""The mix predictor: context, tolerant, repeat models (optionally with repeat voters) and
-(optionally) neural models, mixed by logistic mixers, refined by an SSE stage.
+"""The mix predictor: context, tolerant, repeat models (optionally with repeat voters and per-lane
+local models) and (optionally) neural models, mixed by logistic mixers, refined by an SSE stage.
 
 Per step and lane every model gives three stretched node probabilities (``context_mix`` explains the
 node split). A per-lane mixer combines them. With ``competition``, a second mixer whose weight sets
 are shared by all lanes is selected by Jarvis's competitive prediction (the class of the model that
 has been predicting best) and the repeat models' state, and a small per-lane final mixer combines
-the two. An APM keyed by the node and the last ``sse_order`` bases refines the result, and
+the two. Optionally (kind 5) a residual mixer shared by all lanes takes the mixed value and every
+input again, learning what the lanes have in common. An APM keyed by the node and the last ``sse_order`` bases refines the result, and
 :func:`context_mix.node_frequencies` turns it into exact integer frequencies. Everything is integer
 arithmetic with specified rounding, so encoder and decoder agree bit for bit (``spec/MIX.md``).
 """
