@@ -788,7 +788,8 @@ def _empty(*shape, dtype=np.int64):
 class KernelStep:
     """The compiled ``predict``/``update`` of a predictor built from the reference components: a
     :class:`~codec.predictors.context_models.ContextModels` bank, optional tolerant and repeat
-    models, a per-lane mixer, optional competition (shared + final mixers) and an optional APM. It
+    models, a per-lane mixer, optional competition (shared + final mixers), optional per-lane local
+    models and a residual mixer (kind 5) and an optional APM. It
     reads and writes the components' own arrays. Mixer input columns: the bank's models, then the
     tolerant and repeat models, ``n_extra`` inputs from ``extra_col`` and the bias at ``bias_col``."""
 
