@@ -87,7 +87,7 @@ def add_counts(table: np.ndarray, keys: np.ndarray, offsets: np.ndarray, limit_b
     np.not_equal(urows[1:], urows[:-1], out=new_row[1:])
     rank = np.cumsum(new_row) - 1
     rows = urows[new_row]
-    counts = _unpack(table[rows])
+    counts = unpack(table[rows])
     counts.reshape(-1)[(rank << 2) | (ukeys & 3)] += reps.astype(np.uint16)
     mx = np.maximum(np.maximum(counts[:, 0], counts[:, 1]), np.maximum(counts[:, 2], counts[:, 3]))
     if same_limit is not None:
@@ -107,9 +107,23 @@ def add_counts(table: np.ndarray, keys: np.ndarray, offsets: np.ndarray, limit_b
     table[rows] = counts.astype(np.uint8).view(np.uint32).reshape(-1)
 
 
-def _unpack(rows: np.ndarray, dtype: type = np.uint16) -> np.ndarray:
+def unpack(rows: np.ndarray, dtype: type = np.uint16) -> np.ndarray:
     """uint32 packed counts (any shape) -> counts with a trailing axis of 4."""
     return rows.view(np.uint8).reshape(rows.shape + (4,)).astype(dtype)
+
+
+def node_stretches(st2: np.ndarray, counts: np.ndarray, st_offset: np.ndarray) -> np.ndarray:
+    """(k, M, 4) counts -> (k, 3, M) stretched node probabilities, read from the node-stretch tables
+    ``st2`` at each model column's ``st_offset`` (its estimator)."""
+    s01 = counts[..., 0] + counts[..., 1]
+    s23 = counts[..., 2] + counts[..., 3]
+    k, m = s01.shape
+    idx = np.empty((k, 3, m), dtype=np.int64)
+    idx[:, 0] = (s23 << PAIR_BITS) | s01
+    idx[:, 1] = (counts[..., 1] << PAIR_BITS) | counts[..., 0]
+    idx[:, 2] = (counts[..., 3] << PAIR_BITS) | counts[..., 2]
+    idx += st_offset
+    return st2[idx]
 
 
 
@@ -154,7 +168,7 @@ class ContextModels:
 
     def counts(self, rows: np.ndarray) -> np.ndarray:
         """int32 counts (A, C, G, T) of table ``rows``: shape ``rows.shape + (4,)``."""
-        return _unpack(self.table[rows], np.int32)
+        return unpack(self.table[rows], np.int32)
 
     def index(self, ctx: np.ndarray, cols: np.ndarray | slice = slice(None)) -> np.ndarray:
         """Table rows of context values ``ctx`` (shape (k, len(specs[cols])))."""
@@ -163,15 +177,7 @@ class ContextModels:
 
     def node_stretches(self, counts: np.ndarray, st_offset: np.ndarray) -> np.ndarray:
         """(k, M, 4) counts -> (k, 3, M) stretched node probabilities (alpha per model column)."""
-        s01 = counts[..., 0] + counts[..., 1]
-        s23 = counts[..., 2] + counts[..., 3]
-        k, m = s01.shape
-        idx = np.empty((k, 3, m), dtype=np.int32)
-        idx[:, 0] = (s23 << PAIR_BITS) | s01
-        idx[:, 1] = (counts[..., 1] << PAIR_BITS) | counts[..., 0]
-        idx[:, 2] = (counts[..., 3] << PAIR_BITS) | counts[..., 2]
-        idx += st_offset
-        return self._st2[idx]
+        return node_stretches(self._st2, counts, st_offset)
 
     def stretches(self, k: int) -> np.ndarray:
         """(k, 3, models) int16 inputs of lanes 0..k-1; remembers the rows for :meth:`update`."""

@@ -136,6 +136,14 @@ def _node_stretches(st, i, col, c0, c1, c2, c3, st2, off):
 
 
 @_jit
+def _packed_node_stretches(st, i, col, packed, st2, off):
+    """:func:`_node_stretches` of four counts packed one byte each (A lowest) in ``packed``."""
+    v = np.uint64(packed)
+    _node_stretches(st, i, col, np.int64(v & _U255), np.int64((v >> np.uint64(8)) & _U255),
+                    np.int64((v >> np.uint64(16)) & _U255), np.int64(v >> np.uint64(24)), st2, off)
+
+
+@_jit
 def _row(ctx, m, mult, shift, offsets):
     return np.int64((ctx * mult[m]) >> shift[m]) + offsets[m]
 
@@ -161,9 +169,27 @@ def _learn(w, wrow, st, i, n_in, p, hi, lo, rate, rnd):
     """Mixer learning on the coded path: node 0 (bit hi) and node 1 + hi (bit lo); ``rnd`` is added
     before the shift (:func:`codec.predictors.mixer.learn_round`)."""
     for j in (0, 1 + hi):
-        err = (((hi if j == 0 else lo) << PROB_BITS) - p[i, j]) * rate
+        err = _scaled_error(p, i, j, hi, lo, rate)
         for m in range(n_in):
             w[wrow, j, m] += (st[i, j, m] * err + rnd) >> LR_SHIFT
+
+
+@_jit
+def _scaled_error(p, i, j, hi, lo, rate):
+    """Lane i's error on node j (bit hi on node 0, lo on node 1 + hi) times the learning rate."""
+    return (((hi if j == 0 else lo) << PROB_BITS) - p[i, j]) * rate
+
+
+@_jit_lanes
+def _learn_shared(w, st, k, n_in, p, sym, rate, rnd):
+    """:func:`_learn` of lanes 0..k-1 into one weight set shared by all of them, spread over the
+    cores by input column: each task sums its own column's integer increments, so the result does
+    not depend on the thread count or the lane order."""
+    for m in _prange(n_in):
+        for i in range(k):
+            hi, lo = sym[i] >> 1, sym[i] & 1
+            for j in (0, 1 + hi):
+                w[0, j, m] += (st[i, j, m] * _scaled_error(p, i, j, hi, lo, rate) + rnd) >> LR_SHIFT
 
 
 @_jit_lanes
@@ -220,10 +246,7 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
         h = hist[i]
         po = pos[i]
         for m in range(n_cm):
-            v = np.uint64(vals[i, m])
-            _node_stretches(st, i, m, np.int64(v & _U255), np.int64((v >> np.uint64(8)) & _U255),
-                            np.int64((v >> np.uint64(16)) & _U255), np.int64(v >> np.uint64(24)),
-                            st2, st_offset[m])
+            _packed_node_stretches(st, i, m, vals[i, m], st2, st_offset[m])
         for t in range(n_tol):
             v = np.uint64(vals[i, n_cm + t])
             c0, c1 = np.int64(v & _U255), np.int64((v >> np.uint64(8)) & _U255)
@@ -259,10 +282,8 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
             _vote_predict(i, vote, vph, buf, buf_mask, st, n_cm + n_tol + n_rep, stretch)
         loc_col = n_cm + n_tol + n_rep + (1 if n_vote else 0)
         for c in range(n_loc):
-            v = np.uint64(loc_counts[i, c, np.int64(h & np.uint64(loc_mask[c]))])
-            _node_stretches(st, i, loc_col + c, np.int64(v & _U255), np.int64((v >> np.uint64(8)) & _U255),
-                            np.int64((v >> np.uint64(16)) & _U255), np.int64(v >> np.uint64(24)),
-                            loc_st2, loc_st_offset[c])
+            _packed_node_stretches(st, i, loc_col + c, loc_counts[i, c, np.int64(h & np.uint64(loc_mask[c]))],
+                                   loc_st2, loc_st_offset[c])
         for e in range(extra.shape[2]):
             for j in range(3):
                 st[i, j, extra_col + e] = extra[i, j, e]
@@ -430,9 +451,8 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
             for i in range(k):
                 if wset[i] == ws:
                     _learn(shared_w, ws, st, i, n_in, p2, sym[i] >> 1, sym[i] & 1, mixer_rate, rnd)
-    if res_rate:  # one weight set shared by every lane: integer sums, so lane order does not matter
-        for i in range(k):
-            _learn(res_w, 0, st_res, i, n_in + 1, p5, sym[i] >> 1, sym[i] & 1, res_rate, rnd)
+    if res_rate:
+        _learn_shared(res_w, st_res, k, n_in + 1, p5, sym, res_rate, rnd)
     n_used = 0
     for i in range(k):
         s = sym[i]

@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from codec.predictors.context_models import PAIR_BITS, _node_stretch
+from codec.predictors.context_models import PAIR_BITS, _node_stretch, node_stretches, unpack
 
 MAX_LOCAL_ORDER = 4
 MAX_LOCAL_MODELS = 8
@@ -52,29 +52,21 @@ class LocalModels:
                                   dtype=np.int64)
         self._rows = np.zeros((0, self.inputs), dtype=np.int64)
 
-    def _unpacked(self, k: int, rows: np.ndarray) -> np.ndarray:
-        lanes = np.arange(k)[:, None]
-        packed = self.counts[lanes, np.arange(self.inputs)[None, :], rows]
-        return packed.view(np.uint8).reshape(k, self.inputs, 4).astype(np.int64)
+    def _cells(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Index of each lane's current row in every model, for lanes 0..k-1."""
+        return np.arange(k)[:, None], np.arange(self.inputs)[None, :], self._rows
 
     def stretches(self, k: int, hist: np.ndarray) -> np.ndarray:
         """(k, 3, models) inputs of lanes 0..k-1 given their histories (newest base lowest)."""
-        self._rows = rows = (hist[:k, None].astype(np.int64) & self.mask) if self.inputs else \
-            np.zeros((k, 0), dtype=np.int64)
-        c = self._unpacked(k, rows)
-        idx = np.empty((k, 3, self.inputs), dtype=np.int64)
-        idx[:, 0] = ((c[..., 2] + c[..., 3]) << PAIR_BITS) | (c[..., 0] + c[..., 1])
-        idx[:, 1] = (c[..., 1] << PAIR_BITS) | c[..., 0]
-        idx[:, 2] = (c[..., 3] << PAIR_BITS) | c[..., 2]
-        return self.st2[idx + self.st_offset].astype(np.int64)
+        self._rows = hist[:k, None].astype(np.int64) & self.mask
+        counts = unpack(self.counts[self._cells(k)], np.int64)
+        return node_stretches(self.st2, counts, self.st_offset).astype(np.int64)
 
     def update(self, s: np.ndarray) -> None:
         """Count the true symbols (int64 (k,)) in the contexts just read."""
         k = len(s)
-        c = self._unpacked(k, self._rows)
+        cells = self._cells(k)
+        c = unpack(self.counts[cells], np.int64)
         c[np.arange(k), :, s] += 1
-        over = c[np.arange(k), :, s] > self.limit
-        c[over] >>= 1
-        lanes = np.arange(k)[:, None]
-        self.counts[lanes, np.arange(self.inputs)[None, :], self._rows] = \
-            c.astype(np.uint8).reshape(k, self.inputs * 4).view(np.uint32).reshape(k, self.inputs)
+        c[c[np.arange(k), :, s] > self.limit] >>= 1
+        self.counts[cells] = c.astype(np.uint8).view(np.uint32)[..., 0]
