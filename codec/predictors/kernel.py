@@ -180,16 +180,51 @@ def _scaled_error(p, i, j, hi, lo, rate):
     return (((hi if j == 0 else lo) << PROB_BITS) - p[i, j]) * rate
 
 
+@_jit
+def _mix_residual(w, first, st, i, n_in, squash, dot, p):
+    """:func:`_mix` of the residual mixer of lane i: its inputs are ``first[i]`` (the mixed stretch)
+    followed by the n_in model inputs st[i] (read in place, not copied)."""
+    for j in range(3):
+        acc = w[0, j, 0] * first[i, j]
+        for m in range(n_in):
+            acc += w[0, j, 1 + m] * st[i, j, m]
+        d = acc >> 16
+        if d > STRETCH_LIMIT:
+            d = STRETCH_LIMIT
+        elif d < -STRETCH_LIMIT:
+            d = -STRETCH_LIMIT
+        dot[i, j] = d
+        p[i, j] = squash[d + STRETCH_LIMIT]
+
+
+LEARN_GROUPS = 8  # lane groups of a shared mixer's update (any count gives the same integer sums)
+
+
 @_jit_lanes
-def _learn_shared(w, st, k, n_in, p, sym, rate, rnd):
-    """:func:`_learn` of lanes 0..k-1 into one weight set shared by all of them, spread over the
-    cores by input column: each task sums its own column's integer increments, so the result does
-    not depend on the thread count or the lane order."""
-    for m in _prange(n_in):
-        for i in range(k):
+def _learn_shared(w, wset, st, k, n_in, p, sym, rate, rnd, partial, first, off):
+    """:func:`_learn` of lanes 0..k-1 into weight sets shared by lanes: lane i learns set wset[i]
+    over the inputs st[i], preceded by first[i] when ``off`` is 1 (the residual mixer; else 0).
+    Each lane's increments are computed from its own inputs and error alone and summed as integers,
+    so the result depends on neither the thread count nor the lane order: groups of lanes sum in
+    parallel into ``partial`` (groups, sets, 3, columns), then the groups are added."""
+    per = (k + LEARN_GROUPS - 1) // LEARN_GROUPS
+    for g in _prange(LEARN_GROUPS):
+        acc = partial[g]
+        acc[:] = 0
+        for i in range(g * per, min(k, (g + 1) * per)):
+            ws = wset[i]
             hi, lo = sym[i] >> 1, sym[i] & 1
             for j in (0, 1 + hi):
-                w[0, j, m] += (st[i, j, m] * _scaled_error(p, i, j, hi, lo, rate) + rnd) >> LR_SHIFT
+                err = _scaled_error(p, i, j, hi, lo, rate)
+                if off:
+                    acc[ws, j, 0] += (first[i, j] * err + rnd) >> LR_SHIFT
+                for m in range(n_in):
+                    acc[ws, j, off + m] += (st[i, j, m] * err + rnd) >> LR_SHIFT
+    for g in range(LEARN_GROUPS):
+        for ws in range(w.shape[0]):
+            for j in range(3):
+                for m in range(n_in + off):
+                    w[ws, j, m] += partial[g, ws, j, m]
 
 
 @_jit_lanes
@@ -204,7 +239,7 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
     loc_counts, loc_mask, loc_st_offset, loc_st2 = loc[0], loc[1], loc[3], loc[4]
     n_loc = len(loc_mask)
     res_rate = layout[20]
-    st_res, p5, dot5 = scratch[25], scratch[26], scratch[27]
+    p5, dot5 = scratch[26], scratch[27]
     score, classes = comp[0], comp[1]
     apm = sse[0]
     stretch, squash = scratch[0], scratch[1]
@@ -311,11 +346,7 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
             for j in range(3):
                 po[j] = p[i, j]
         if res_rate:
-            for j in range(3):
-                st_res[i, j, 0] = dot3[i, j] if competition else dot[i, j]
-                for m in range(n_in):
-                    st_res[i, j, 1 + m] = st[i, j, m]
-            _mix(res_w, 0, st_res, i, n_in + 1, squash, dot5, p5)
+            _mix_residual(res_w, dot3 if competition else dot, st, i, n_in, squash, dot5, p5)
             for j in range(3):
                 po[j] = p5[i, j]
         if sse_order:
@@ -357,7 +388,7 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
     loc_counts, loc_mask, loc_limit = loc[0], loc[1], loc[2]
     n_loc = len(loc_mask)
     res_rate, rnd = layout[20], layout[21]
-    st_res, p5 = scratch[25], scratch[26]
+    res_partial, p5, zero_set, shared_partial = scratch[25], scratch[26], scratch[28], scratch[29]
     score, classes, cost = comp
     apm, apm_total, apm_count, apm_used = sse
     rows, st, tol_pred, tol_seen, rep_pred, rep_state = scratch[2:8]
@@ -430,29 +461,32 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
                 vkey[i, 0] = np.int64(hd >> vshift)
                 vkey[i, 1] = np.int64(hr >> vshift)
     # 2. one tight pass over the rows and index entries the lanes touch (their misses overlap), then
-    # the new repeat candidates, which need the index entries
+    # the new repeat candidates and voters, which need the index entries
     warm = 0
+    vindex, vnb = vote[0], vote[13][2]
     for i in _prange(k):
         for j in range(n_ir):
             warm += np.int64(table[irrows[i, j]])
         if n_rep:
             rlook[i, 0] = rindex[rep_key[i]]
             rlook[i, 1] = rindex[rlook[i, 1]]
+        if n_vote:
+            warm += np.int64(vindex[vkey[i, 0] * vnb]) + np.int64(vindex[vkey[i, 1] * vnb])
+    for i in _prange(k):
+        if n_rep:
             _start(i, rlook[i, 0] + 1, 0, rep_pos[i], rq, rlive, rrun, rmiss, slots, buf_mask)
             if rep_ir:
                 _start(i, rlook[i, 1] - kmer, slots, rep_pos[i], rq, rlive, rrun, rmiss, slots, buf_mask)
             if n_vote:
                 _vote_start(i, vkey[i, 0], rep_pos[i], 1, 1, vote, buf_mask)
                 _vote_start(i, vkey[i, 1], rep_pos[i], -kmer, -1, vote, buf_mask)
-    # 3. what lanes share: the shared mixer (one weight set per parallel task, its lanes in order),
-    # SSE sums, repeat statistics and bases
+    # 3. what lanes share: the shared and residual mixers (integer sums over lane groups), SSE sums,
+    # repeat statistics and bases
     if competition:
-        for ws in _prange(shared_w.shape[0]):
-            for i in range(k):
-                if wset[i] == ws:
-                    _learn(shared_w, ws, st, i, n_in, p2, sym[i] >> 1, sym[i] & 1, mixer_rate, rnd)
+        _learn_shared(shared_w, wset, st, k, n_in, p2, sym, mixer_rate, rnd, shared_partial, dot, 0)
     if res_rate:
-        _learn_shared(res_w, st_res, k, n_in + 1, p5, sym, res_rate, rnd)
+        _learn_shared(res_w, zero_set, st, k, n_in, p5, sym, res_rate, rnd, res_partial,
+                      dot3 if competition else dot, 1)
     n_used = 0
     for i in range(k):
         s = sym[i]
@@ -862,6 +896,7 @@ class KernelStep:
         else:
             self._loc = (_empty(lanes, 0, 1, dtype=np.uint32), _empty(0), _empty(0), _empty(0), _empty(1))
         res_w = residual.w if residual is not None else _empty(1, 3, n_in + 1)
+        shared_sets = shared_mixer.w.shape[0] if competition is not None else 1
         if competition is not None:
             self._mixers = (lane_mixer.w, shared_mixer.w, final_mixer.w, res_w)
             self._comp = (competition._score, competition.classes, competition._cost.astype(_I64))
@@ -887,7 +922,9 @@ class KernelStep:
                          _empty(lanes, 3), _empty(lanes), _empty(lanes),
                          _empty(lanes, n_tol), _empty(lanes, cm.inputs + n_tol, dtype=np.uint32),
                          _empty(lanes, n_rep), _empty(lanes, len(ir_cols)), _empty(lanes, 2),
-                         _empty(lanes, n_rep), _empty(lanes, 3, n_in + 1), _empty(lanes, 3), _empty(lanes, 3))
+                         _empty(lanes, n_rep), _empty(LEARN_GROUPS, 1, 3, n_in + 1), _empty(lanes, 3),
+                         _empty(lanes, 3), np.zeros(lanes, dtype=_I64),
+                         _empty(LEARN_GROUPS, shared_sets, 3, n_in))
         ir_pos = np.full(cm.inputs, -1, dtype=_I64)
         ir_pos[ir_cols] = np.arange(len(ir_cols))
         self._pending = (_empty(cm.inputs, 2 * lanes), _empty(cm.inputs, 2 * lanes), ir_pos)
