@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""Ablation of a mix (kind-3) model: what each model class and mixing stage contributes.
+"""Ablation of a mix model (kinds 3-5): what each model class and mixing stage contributes.
 
-    .venv/bin/python bench/mix_ablation.py FILE... [--model mix-v2] [--level 6] [--variant NAME]...
+    .venv/bin/python bench/mix_ablation.py FILE... [--model NAME] [--level 6] [--variant NAME]...
 
-Each variant is a real kind-3 (or kind-4) model derived from ``--model`` (so its archives decode like any other):
+Each variant is a real model derived from ``--model`` (default: the default level's; its archives decode
+like any other):
   full            the model as shipped
   no-repeat       without the repeat models (and the repeat voters, which read their buffer)
   no-voters       without the repeat voters (for models that have them)
   no-stcm         without the substitution-tolerant context models
   no-sse          without the SSE stage
+  no-local        without the per-lane local models (kind 5)
+  no-residual     without the residual mixer (kind 5)
   no-competition  without the competitively selected shared mixer (the lane mixer alone)
   no-network      without the model's network (for models that have one)
   no-priming      without the model's primed table entries (for models that have them)
@@ -29,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from codec import models  # noqa: E402
 from codec.engine import Compressor  # noqa: E402
 
-VARIANTS = ("full", "no-repeat", "no-voters", "no-stcm", "no-sse", "no-competition", "no-network", "no-priming", "+network")
+VARIANTS = ("full", "no-repeat", "no-voters", "no-stcm", "no-sse", "no-local", "no-residual", "no-competition",
+            "no-network", "no-priming", "+network")
 
 
 def variant(base: models.Model, name: str) -> models.Model:
@@ -48,6 +52,10 @@ def variant(base: models.Model, name: str) -> models.Model:
         spec = dataclasses.replace(spec, tolerant=())
     elif name == "no-sse":
         spec = dataclasses.replace(spec, sse_order=0)
+    elif name == "no-local":
+        spec = dataclasses.replace(spec, local=())
+    elif name == "no-residual":
+        spec = dataclasses.replace(spec, residual_rate=0)
     elif name == "no-competition":
         spec = dataclasses.replace(spec, competition=False)
     elif name == "+network":
@@ -58,7 +66,7 @@ def variant(base: models.Model, name: str) -> models.Model:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="+", type=Path)
-    ap.add_argument("--model", default="mix-v2")
+    ap.add_argument("--model", default=models.DEFAULT_MODEL)
     ap.add_argument("--level", type=int, default=6)
     ap.add_argument("--variant", action="append", choices=VARIANTS)
     args = ap.parse_args()
@@ -67,6 +75,8 @@ def main() -> None:
     default = [v for v in VARIANTS if not (v == "no-network" and base.parts.net is None)
                and not (v == "no-priming" and not len(base.parts.primed[0]))
                and not (v == "no-voters" and base.spec.votes is None)
+               and not (v == "no-local" and not base.spec.local)
+               and not (v == "no-residual" and not base.spec.residual_rate)
                and not (v == "+network" and base.parts.net is not None)]
     for name in args.variant or default:
         model = variant(base, name)
