@@ -149,19 +149,25 @@ def _row(ctx, m, mult, shift, offsets):
 
 
 @_jit
+def _output(acc, i, j, squash, dot, p):
+    """A mixer's node j of lane i from its dot product (16.16): the clamped stretch and its probability."""
+    d = acc >> 16
+    if d > STRETCH_LIMIT:
+        d = STRETCH_LIMIT
+    elif d < -STRETCH_LIMIT:
+        d = -STRETCH_LIMIT
+    dot[i, j] = d
+    p[i, j] = squash[d + STRETCH_LIMIT]
+
+
+@_jit
 def _mix(w, wrow, st, i, n_in, squash, dot, p):
     """Mixer output of lane i with weight row ``wrow`` over the first n_in inputs of st[i]."""
     for j in range(3):
         acc = np.int64(0)
         for m in range(n_in):
             acc += w[wrow, j, m] * st[i, j, m]
-        d = acc >> 16
-        if d > STRETCH_LIMIT:
-            d = STRETCH_LIMIT
-        elif d < -STRETCH_LIMIT:
-            d = -STRETCH_LIMIT
-        dot[i, j] = d
-        p[i, j] = squash[d + STRETCH_LIMIT]
+        _output(acc, i, j, squash, dot, p)
 
 
 @_jit
@@ -188,13 +194,7 @@ def _mix_residual(w, first, st, i, n_in, squash, dot, p):
         acc = w[0, j, 0] * first[i, j]
         for m in range(n_in):
             acc += w[0, j, 1 + m] * st[i, j, m]
-        d = acc >> 16
-        if d > STRETCH_LIMIT:
-            d = STRETCH_LIMIT
-        elif d < -STRETCH_LIMIT:
-            d = -STRETCH_LIMIT
-        dot[i, j] = d
-        p[i, j] = squash[d + STRETCH_LIMIT]
+        _output(acc, i, j, squash, dot, p)
 
 
 LEARN_GROUPS = 8  # lane groups of a shared mixer's update (any count gives the same integer sums)
