@@ -463,17 +463,12 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
     # 2. one tight pass over the rows and index entries the lanes touch (their misses overlap), then
     # the new repeat candidates and voters, which need the index entries
     warm = 0
-    vindex, vnb = vote[0], vote[13][2]
     for i in _prange(k):
         for j in range(n_ir):
             warm += np.int64(table[irrows[i, j]])
         if n_rep:
             rlook[i, 0] = rindex[rep_key[i]]
             rlook[i, 1] = rindex[rlook[i, 1]]
-        if n_vote:
-            warm += np.int64(vindex[vkey[i, 0] * vnb]) + np.int64(vindex[vkey[i, 1] * vnb])
-    for i in _prange(k):
-        if n_rep:
             _start(i, rlook[i, 0] + 1, 0, rep_pos[i], rq, rlive, rrun, rmiss, slots, buf_mask)
             if rep_ir:
                 _start(i, rlook[i, 1] - kmer, slots, rep_pos[i], rq, rlive, rrun, rmiss, slots, buf_mask)
