@@ -18,6 +18,7 @@ import numpy as np
 
 from codec.predictors.context_mix import ContextMixPredictor, ContextMixSpec
 from codec.predictors.context_models import MAX_COUNT, MAX_DIRECT_ORDER, MAX_ORDER, ContextModelSpec
+from codec.predictors.codon import FRAME_HYPOTHESES, MAX_CODON_MODELS, MAX_CODON_ORDER, CodonSpec
 from codec.predictors.local_models import MAX_LOCAL_MODELS, MAX_LOCAL_ORDER, LocalSpec
 from codec.predictors.mix import MixPredictor, MixSpec
 from codec.predictors.neural import PARAMETERS, NeuralMixerInput, NeuralNet
@@ -110,8 +111,8 @@ def _net_fields(net: NeuralNet) -> dict:
 
 def encode_mix(spec: MixSpec, net: NeuralNet | None = None,
                primed: tuple[np.ndarray, np.ndarray] | None = None) -> bytes:
-    """Canonical kind-3 bytes, kind 4 with repeat voters, kind 5 with local models or a residual mixer
-    (validated by decoding them again)."""
+    """Canonical kind-3 bytes, kind 4 with repeat voters, kind 5 with local models or a residual
+    mixer, kind 6 with codon models or periodic local models (validated by decoding them again)."""
     r = spec.repeat
     fields = dict(
         mixer_rate=spec.mixer_rate, weight_init=spec.weight_init, final_rate=spec.final_rate,
@@ -121,7 +122,8 @@ def encode_mix(spec: MixSpec, net: NeuralNet | None = None,
         repeats=[] if r is None else [dict(kmer=r.kmer, index_bits=r.index_bits, history_bits=r.history_bits,
                                            slots=r.slots, window=r.window, threshold=r.threshold, ir=int(r.ir))],
         votes=[] if spec.votes is None else [asdict(spec.votes)],
-        local=[asdict(m) for m in spec.local], residual_rate=spec.residual_rate)
+        local=[asdict(m) for m in spec.local], residual_rate=spec.residual_rate,
+        codon=[asdict(m) for m in spec.codon])
     rows, counts = primed if primed is not None else (np.zeros(0), np.zeros(0))
     data = model_file.build_mix(fields, None if net is None else _net_fields(net),
                                 np.asarray(rows, dtype="<u4").tobytes(), np.asarray(counts, dtype="<u4").tobytes())
@@ -144,7 +146,8 @@ def _decode(data: bytes) -> ModelParts:
     kind, body = model_file.parse_model(data)
     if kind == model_file.KIND_CONTEXT_MIX:
         return ModelParts(_decode_context_mix(body))
-    if kind in (model_file.KIND_MIX, model_file.KIND_MIX_VOTES, model_file.KIND_MIX_LOCAL):
+    if kind in (model_file.KIND_MIX, model_file.KIND_MIX_VOTES, model_file.KIND_MIX_LOCAL,
+                model_file.KIND_MIX_CODON):
         return _decode_mix(body)
     spec = _decode_context_mix(body.context_mix)
     net = _decode_net(body.net)
@@ -207,15 +210,24 @@ def _decode_mix(body) -> ModelParts:
     local_entries = body.get("local", [])
     residual_rate = body.get("residual_rate", 0)
     if len(local_entries) > MAX_LOCAL_MODELS or any(
-            not (m.order <= MAX_LOCAL_ORDER and 1 <= m.limit <= MAX_COUNT and 1 <= m.alpha_inv <= 255)
+            not (m.order <= MAX_LOCAL_ORDER and 1 <= m.limit <= MAX_COUNT and 1 <= m.alpha_inv <= 255
+                 and m.get("period", 1) in (1, 3))
             for m in local_entries) or not 0 <= residual_rate <= 1 << 16:
         raise CodecError("model: local model or residual mixer parameters out of range")
-    if "local" in body and not (local_entries or residual_rate):
-        raise CodecError("model: kind 5 without local models or a residual mixer")
-    local = tuple(LocalSpec(m.order, m.limit, m.alpha_inv) for m in local_entries)
+    local = tuple(LocalSpec(m.order, m.limit, m.alpha_inv, m.get("period", 1)) for m in local_entries)
+    codon_entries = body.get("codon", [])
+    if len(codon_entries) > MAX_CODON_MODELS or any(
+            not (1 <= c.order <= MAX_CODON_ORDER and c.hypotheses in FRAME_HYPOTHESES and 1 <= c.decay <= 16
+                 and 1 <= c.limit <= MAX_COUNT and 1 <= c.alpha_inv <= 255) for c in codon_entries):
+        raise CodecError("model: codon model parameters out of range")
+    codon = tuple(CodonSpec(c.order, c.hypotheses, c.decay, c.limit, c.alpha_inv) for c in codon_entries)
     spec = MixSpec(models, tolerant, repeat, body.mixer_rate, body.weight_init, bool(body.competition),
                    body.competition_decay, body.final_rate, body.sse_order, body.sse_rate, votes, local,
-                   residual_rate)
+                   residual_rate, codon)
+    if "codon" in body and not spec.framed:
+        raise CodecError("model: kind 6 without codon models or a periodic local model")
+    if "local" in body and not (local_entries or residual_rate):
+        raise CodecError("model: kind 5 without local models or a residual mixer")
     if spec.memory_bytes() > MAX_TABLE_BYTES:
         raise CodecError(f"model: needs {spec.memory_bytes()} bytes of tables (limit {MAX_TABLE_BYTES})")
     net = _decode_net(body.net) if body.has_net else None

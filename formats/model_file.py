@@ -14,6 +14,10 @@ Kind 5, "mix with local models": kind 4 (the voter list may be empty) with two m
 voters: the :class:`codec.predictors.local_models.LocalSpec` list and the residual mixer's rate. In
 kind 5 every mixer's learning step rounds to nearest (``spec/MIX.md``).
 
+Kind 6, "mix with codon models": kind 5 whose local-model entries carry one more byte, the period
+(1, or 3 for one table per step phase), and one more list after the residual rate: the
+:class:`codec.predictors.codon.CodonSpec` entries (frame-tracking codon models).
+
 Kind 2, "neural mix": a context mix, plus the integer CNN+LSTM of ``spec/NEURAL.md`` as an extra mixer
 input, the mixer's initial weights, and primed count-table entries (statistics of the training set
 the adaptive models start from). Arrays are little-endian; their lengths follow from the shapes.
@@ -34,6 +38,7 @@ KIND_NEURAL_MIX = 2
 KIND_MIX = 3
 KIND_MIX_VOTES = 4
 KIND_MIX_LOCAL = 5
+KIND_MIX_CODON = 6
 MAX_MODEL_BYTES = 64 << 20
 MIXER_NODES = 3
 
@@ -119,7 +124,23 @@ LocalEntry = Struct(
 )
 
 
-def _mix_body(votes: bool, local: bool = False) -> Struct:
+LocalPeriodEntry = Struct(
+    "order" / Int8ul,
+    "limit" / Int8ul,
+    "alpha_inv" / Int8ul,
+    "period" / Int8ul,
+)
+
+CodonEntry = Struct(
+    "order" / Int8ul,
+    "hypotheses" / Int8ul,
+    "decay" / Int8ul,
+    "limit" / Int8ul,
+    "alpha_inv" / Int8ul,
+)
+
+
+def _mix_body(votes: bool, local: bool = False, codon: bool = False) -> Struct:
     return Struct(
         "mixer_rate" / Int32sl,
         "weight_init" / Int32sl,
@@ -132,7 +153,9 @@ def _mix_body(votes: bool, local: bool = False) -> Struct:
         "tolerant" / PrefixedArray(Int8ul, TolerantEntry),
         "repeats" / PrefixedArray(Int8ul, RepeatEntry),  # at most one
         *(["votes" / PrefixedArray(Int8ul, VoteEntry)] if votes else []),  # at most one
-        *(["local" / PrefixedArray(Int8ul, LocalEntry), "residual_rate" / Int32sl] if local else []),
+        *(["local" / PrefixedArray(Int8ul, LocalPeriodEntry if codon else LocalEntry),
+           "residual_rate" / Int32sl] if local else []),
+        *(["codon" / PrefixedArray(Int8ul, CodonEntry)] if codon else []),
         "has_net" / Int8ul,
         "net" / If(this.has_net == 1, NeuralNetBody),
         "primed_count" / Int32ul,
@@ -144,6 +167,7 @@ def _mix_body(votes: bool, local: bool = False) -> Struct:
 MixBody = _mix_body(votes=False)
 MixVotesBody = _mix_body(votes=True)
 MixLocalBody = _mix_body(votes=True, local=True)
+MixCodonBody = _mix_body(votes=True, local=True, codon=True)
 
 ModelFile = Struct(
     "magic" / Const(MODEL_MAGIC),
@@ -153,7 +177,7 @@ ModelFile = Struct(
 )
 
 _BODIES = {KIND_CONTEXT_MIX: ContextMixBody, KIND_NEURAL_MIX: NeuralMixBody, KIND_MIX: MixBody,
-           KIND_MIX_VOTES: MixVotesBody, KIND_MIX_LOCAL: MixLocalBody}
+           KIND_MIX_VOTES: MixVotesBody, KIND_MIX_LOCAL: MixLocalBody, KIND_MIX_CODON: MixCodonBody}
 
 
 def build_context_mix(learning_rate: int, weight_init: int, models: list[dict]) -> bytes:
@@ -172,9 +196,12 @@ def build_neural_mix(context_mix: dict, net: dict, mixer_init: bytes, primed_row
 
 def build_mix(fields: dict, net: dict | None, primed_rows: bytes = b"", primed_counts: bytes = b"") -> bytes:
     """Kind-3 model bytes; kind 4 where ``fields`` has a non-empty ``votes`` list; kind 5 where it
-    has local models or a residual rate. ``fields`` holds the body's parameters and model lists;
-    ``net`` the network's shape fields and parameter bytes, or None."""
-    if fields.get("local") or fields.get("residual_rate"):
+    has local models or a residual rate; kind 6 where it has codon models or a local model with a
+    period other than 1. ``fields`` holds the body's parameters and model lists; ``net`` the
+    network's shape fields and parameter bytes, or None."""
+    if fields.get("codon") or any(m.get("period", 1) != 1 for m in fields.get("local", [])):
+        kind, struct = KIND_MIX_CODON, MixCodonBody
+    elif fields.get("local") or fields.get("residual_rate"):
         kind, struct = KIND_MIX_LOCAL, MixLocalBody
     elif fields.get("votes"):
         kind, struct = KIND_MIX_VOTES, MixVotesBody

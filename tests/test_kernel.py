@@ -19,6 +19,7 @@ from codec.predictors import encode_block
 from codec.predictors.context_mix import ContextMixPredictor, ContextMixSpec
 from codec.predictors.context_models import ContextModelSpec
 from codec.predictors.kernel import available, set_threads
+from codec.predictors.codon import CodonSpec
 from codec.predictors.local_models import LocalSpec
 from codec.predictors.mix import MixPredictor, MixSpec
 from codec.predictors.neural import NeuralMixerInput
@@ -33,8 +34,10 @@ MODELS = (ContextModelSpec(1, 0, 1, 255, True), ContextModelSpec(2, 0, 2, 7, Fal
 REPEAT = RepeatSpec(6, 12, 10, 2, 16, 6, True)
 VOTES = VoteSpec(voters=5, bucket=3, index_bits=9, window=12, threshold=5, decay=3, init=512)
 LOCAL = (LocalSpec(0, 31), LocalSpec(2, 3, 2), LocalSpec(4, 255))
+PERIODIC = (LocalSpec(1, 7, 1, 3), LocalSpec(3, 15, 2, 3))
+CODON = (CodonSpec(2), CodonSpec(3, 3, 4, 15, 1), CodonSpec(5, 6, 7, 255, 4))
 FULL = MixSpec(MODELS, (TolerantSpec(2, 16, 8), TolerantSpec(3, 8, 2)), REPEAT, sse_order=2, votes=VOTES,
-               local=LOCAL, residual_rate=40)
+               local=LOCAL + PERIODIC, residual_rate=40, codon=CODON)
 
 
 def _sequence(n: int, seed: int) -> np.ndarray:
@@ -59,7 +62,7 @@ def _state(pred) -> list[np.ndarray]:
     if pred._votes is not None:
         v = pred._votes
         out += [v.index, v.q, v.dir, v.live, v.run, v.miss, v.L, v.hits, v.total]
-    out.append(pred._local.counts)
+    out += [pred._local.counts, pred._local.phase, pred._codon.table, pred._codon.score, pred._codon.best]
     if pred._residual is not None:
         out.append(pred._residual.w)
     if pred._competition is not None:
@@ -93,8 +96,8 @@ def _compare(make, seq: np.ndarray, lanes: int, blocks: int = 2) -> None:
 
 
 @pytest.mark.parametrize("variant", ["full", "no-competition", "no-sse", "no-repeat", "no-votes",
-                                     "no-ir-repeat", "sse-3", "no-tolerant", "kind-4", "no-local",
-                                     "no-residual"])
+                                     "no-ir-repeat", "sse-3", "no-tolerant", "kind-4", "kind-5", "no-local",
+                                     "no-residual", "no-codon", "codon-only"])
 def test_compiled_mix_step_equals_the_reference(variant: str) -> None:
     spec = {
         "full": FULL,
@@ -105,9 +108,12 @@ def test_compiled_mix_step_equals_the_reference(variant: str) -> None:
         "no-ir-repeat": dataclasses.replace(FULL, repeat=dataclasses.replace(REPEAT, ir=False, slots=3)),
         "sse-3": dataclasses.replace(FULL, sse_order=3, sse_rate=4),
         "no-tolerant": dataclasses.replace(FULL, tolerant=()),
-        "kind-4": dataclasses.replace(FULL, local=(), residual_rate=0),
+        "kind-4": dataclasses.replace(FULL, local=(), residual_rate=0, codon=()),
+        "kind-5": dataclasses.replace(FULL, local=LOCAL, codon=()),
         "no-local": dataclasses.replace(FULL, local=()),
         "no-residual": dataclasses.replace(FULL, residual_rate=0),
+        "no-codon": dataclasses.replace(FULL, codon=()),
+        "codon-only": dataclasses.replace(FULL, local=(), residual_rate=0),
     }[variant]
     _compare(lambda c: MixPredictor(spec, 24, compiled=c), _sequence(12000, 1), 24)
 
@@ -137,15 +143,21 @@ def test_compiled_context_mix_equals_the_reference() -> None:
 @given(seed=st.integers(0, 2**16), lanes=st.integers(1, 40), limit=st.integers(1, 255),
        order=st.integers(1, 12), hashed=st.booleans(), slots=st.integers(1, 3), kmer=st.integers(1, 12),
        voters=st.integers(1, 9), bucket=st.integers(1, 6), decay=st.integers(1, 8),
-       local_order=st.integers(0, 4), local_limit=st.integers(1, 255), residual_rate=st.integers(0, 300))
+       local_order=st.integers(0, 4), local_limit=st.integers(1, 255), residual_rate=st.integers(0, 300),
+       period=st.sampled_from([1, 3]), codon_order=st.integers(1, 8), hypotheses=st.sampled_from([3, 6]),
+       codon_decay=st.integers(1, 16))
 def test_compiled_step_equals_the_reference_for_any_parameters(seed: int, lanes: int, limit: int, order: int,
                                                                hashed: bool, slots: int, kmer: int, voters: int,
                                                                bucket: int, decay: int, local_order: int,
-                                                               local_limit: int, residual_rate: int) -> None:
+                                                               local_limit: int, residual_rate: int, period: int,
+                                                               codon_order: int, hypotheses: int,
+                                                               codon_decay: int) -> None:
     cms = (ContextModelSpec(2, 0, 1, limit, True), ContextModelSpec(order, 10 if hashed else 0, 8, 255, True))
     votes = VoteSpec(voters, bucket, 8, 12, 4, decay, 256 * decay)
+    codon = (CodonSpec(codon_order, hypotheses, codon_decay, local_limit, 1 + decay % 3),)
     spec = MixSpec(cms, (TolerantSpec(1, 12, 3),), RepeatSpec(kmer, 10, 9, slots, 12, 4, True), votes=votes,
-                   local=(LocalSpec(local_order, local_limit, 1 + decay % 3),), residual_rate=residual_rate)
+                   local=(LocalSpec(local_order, local_limit, 1 + decay % 3, period),), residual_rate=residual_rate,
+                   codon=codon)
     _compare(lambda c: MixPredictor(spec, lanes, compiled=c), _sequence(lanes * 60, seed), lanes)
 
 

@@ -237,7 +237,11 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
         rep[5], rep[6], rep[7]
     lane_w, shared_w, final_w, res_w = mixers
     loc_counts, loc_mask, loc_st_offset, loc_st2 = loc[0], loc[1], loc[3], loc[4]
+    loc_period, loc_stride, phase = loc[5], loc[6], loc[7][0]
+    ctable, cmask, coff, cnh, cst2, cst_off, cbest, crows = loc[8], loc[9], loc[10], loc[11], loc[12], \
+        loc[13], loc[15], loc[18]
     n_loc = len(loc_mask)
+    n_cod = len(cmask)
     res_rate = layout[20]
     p5, dot5 = scratch[26], scratch[27]
     score, classes = comp[0], comp[1]
@@ -317,8 +321,13 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
             _vote_predict(i, vote, vph, buf, buf_mask, st, n_cm + n_tol + n_rep, stretch)
         loc_col = n_cm + n_tol + n_rep + (1 if n_vote else 0)
         for c in range(n_loc):
-            _packed_node_stretches(st, i, loc_col + c, loc_counts[i, c, np.int64(h & np.uint64(loc_mask[c]))],
-                                   loc_st2, loc_st_offset[c])
+            r = np.int64(h & np.uint64(loc_mask[c])) + (phase % loc_period[c]) * loc_stride[c]
+            _packed_node_stretches(st, i, loc_col + c, loc_counts[i, c, r], loc_st2, loc_st_offset[c])
+        for c in range(n_cod):
+            hb = cbest[i, c]
+            row = coff[c] + np.int64(h & cmask[c]) * cnh[c] + (hb // 3) * 3 + (phase + hb) % 3
+            crows[i, c] = row
+            _packed_node_stretches(st, i, loc_col + n_loc + c, ctable[row], cst2, cst_off[c])
         for e in range(extra.shape[2]):
             for j in range(3):
                 st[i, j, extra_col + e] = extra[i, j, e]
@@ -386,7 +395,12 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
     buf, rdir, rq, rlive, rrun, rmiss, rhits, rtotal, rindex, lane_start = rep
     lane_w, shared_w, final_w, res_w = mixers
     loc_counts, loc_mask, loc_limit = loc[0], loc[1], loc[2]
+    loc_period, loc_stride, phase_a = loc[5], loc[6], loc[7]
+    ctable, cmask, coff, cnh, cst2, cst_off, cscore, cbest, cdecay, climit, crows = loc[8:19]
+    c_over, c_check, ccost = loc[19], loc[20], loc[21]
+    phase = phase_a[0]
     n_loc = len(loc_mask)
+    n_cod = len(cmask)
     res_rate, rnd = layout[20], layout[21]
     res_partial, p5, zero_set, shared_partial = scratch[25], scratch[26], scratch[28], scratch[29]
     score, classes, cost = comp
@@ -411,12 +425,15 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
         hi, lo = s >> 1, s & 1
         su = np.uint64(s)
         for c in range(n_loc):
-            r = np.int64(hist[i] & np.uint64(loc_mask[c]))
+            r = np.int64(hist[i] & np.uint64(loc_mask[c])) + (phase % loc_period[c]) * loc_stride[c]
             sh = np.uint64(8 * s)
             v = np.uint64(loc_counts[i, c, r]) + (np.uint64(1) << sh)
             if np.int64((v >> sh) & _U255) > loc_limit[c]:
                 v = (v >> np.uint64(1)) & np.uint64(0x7F7F7F7F)  # each count halved, rounding down
             loc_counts[i, c, r] = np.uint32(v)
+        for c in range(n_cod):
+            _codon_score(i, c, hi, lo, hist[i], phase, ctable, cmask, coff, cnh, cst2, cst_off, cscore, cbest,
+                         cdecay, ccost)
         hv = (hist[i] << _U2) | su
         rv = (rc[i] >> _U2) | ((_U3 - su) << _U62)
         hist[i] = hv
@@ -503,9 +520,14 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
                 if f == 2:
                     rhits[rep_state[i, r]] += 1
     # 4. the count increments, one context model's table per parallel task
-    for g in _prange(n_cm):
-        _count_model(g, k, sym, table, rows, irrows, ir_pos[g], ir_sym_shift, hist, limit_by_model[g],
-                     over_keys, check_rows)
+    for g in _prange(n_cm + n_cod):
+        if g < n_cm:
+            _count_model(g, k, sym, table, rows, irrows, ir_pos[g], ir_sym_shift, hist, limit_by_model[g],
+                         over_keys, check_rows)
+        else:
+            _count_model(g - n_cm, k, sym, ctable, crows, irrows, -1, ir_sym_shift, hist, climit[g - n_cm],
+                         c_over, c_check)
+    phase_a[0] = (phase + 1) % 3
     for u in range(n_used):
         idx = apm_used[u]
         apm[idx] = max(min(apm[idx] + ((apm_total[idx] // apm_count[idx]) >> sse_rate), _ONE - 1), 1)
@@ -624,6 +646,32 @@ def _count_model(g, k, sym, table, rows, irrows, jir, ir_sym_shift, hist, lim, o
     zero = np.zeros(4, dtype=np.int64)
     for e in range(n_check):
         _settle(table, check_rows[g, e], zero, lim)
+
+
+@_jit
+def _codon_score(i, c, hi, lo, h, phase, ctable, cmask, coff, cnh, cst2, cst_off, cscore, cbest, cdecay, cost):
+    """``CodonModels.update``'s scoring for codon model c of lane i (bits hi, lo of the true symbol;
+    ``h`` the history before it): every hypothesis is charged the code length its class's counts give,
+    then the lane's hypothesis for the next step is the lowest score (lowest index on ties)."""
+    base = coff[c] + np.int64(h & cmask[c]) * cnh[c]
+    d = cdecay[c]
+    best = 0
+    for hy in range(cnh[c]):
+        v = np.uint64(ctable[base + (hy // 3) * 3 + (phase + hy) % 3])
+        c0, c1 = np.int64(v & _U255), np.int64((v >> np.uint64(8)) & _U255)
+        c2, c3 = np.int64((v >> np.uint64(16)) & _U255), np.int64(v >> np.uint64(24))
+        s0 = cst2[cst_off[c] + (((c2 + c3) << PAIR_BITS) | (c0 + c1))]
+        if hi == 1:
+            s1 = cst2[cst_off[c] + ((c3 << PAIR_BITS) | c2)]
+        else:
+            s1 = cst2[cst_off[c] + ((c1 << PAIR_BITS) | c0)]
+        code = cost[(s0 if hi == 1 else -s0) + STRETCH_LIMIT] + cost[(s1 if lo == 1 else -s1) + STRETCH_LIMIT]
+        sc = cscore[i, c, hy]
+        sc += code - (sc >> d)
+        cscore[i, c, hy] = sc
+        if sc < cscore[i, c, best]:
+            best = hy
+    cbest[i, c] = best
 
 
 @_jit
@@ -843,7 +891,7 @@ class KernelStep:
     tolerant and repeat models, ``n_extra`` inputs from ``extra_col`` and the bias at ``bias_col``."""
 
     def __init__(self, cm, lanes: int, lane_mixer, *, bias_col: int, extra_col: int, n_extra: int,
-                 tol=None, rep=None, votes=None, local=None, competition=None, shared_mixer=None,
+                 tol=None, rep=None, votes=None, local=None, codon=None, competition=None, shared_mixer=None,
                  final_mixer=None, residual=None, sse=None, sse_order: int = 0) -> None:
         # Start numba's threads now: a parallel step linked into the fused block functions and loaded
         # from the cache does not start them itself, and would crash if entered first that way.
@@ -887,9 +935,23 @@ class KernelStep:
                           _empty(lanes, 0), _empty(1), _empty(1), _empty(lanes, 0), _empty(lanes, 0),
                           _empty(lanes, 0), _empty(1), _empty(8), _empty(lanes, 2), _empty(lanes, 0), _empty(1))
         if local is not None and local.inputs:
-            self._loc = (local.counts, local.mask, local.limit, local.st_offset, local.st2.astype(_I64))
+            loc = (local.counts, local.mask, local.limit, local.st_offset, local.st2.astype(_I64), local.period,
+                   local.stride)
         else:
-            self._loc = (_empty(lanes, 0, 1, dtype=np.uint32), _empty(0), _empty(0), _empty(0), _empty(1))
+            loc = (_empty(lanes, 0, 1, dtype=np.uint32), _empty(0), _empty(0), _empty(0), _empty(1), _empty(0),
+                   _empty(0))
+        phase = local.phase if local is not None else _empty(1)
+        if codon is not None and codon.inputs:
+            n_cod = codon.inputs
+            cod = (codon.table, codon.mask, codon.offsets, codon.hypotheses, codon.st2.astype(_I64),
+                   codon.st_offset, codon.score, codon.best, codon.decay, codon.limit, _empty(lanes, n_cod),
+                   _empty(n_cod, lanes), _empty(n_cod, lanes), cost_table().astype(_I64))
+        else:
+            cod = (_empty(1, dtype=np.uint32), _empty(0, dtype=np.uint64), _empty(0), _empty(0), _empty(1),
+                   _empty(0), _empty(lanes, 0, 6), _empty(lanes, 0), _empty(0), _empty(0), _empty(lanes, 0),
+                   _empty(0, lanes), _empty(0, lanes), _empty(1))
+        # local models, the step phase, codon models (one tuple keeps the step functions' signatures)
+        self._loc = (*loc, phase, *cod)
         res_w = residual.w if residual is not None else _empty(1, 3, n_in + 1)
         shared_sets = shared_mixer.w.shape[0] if competition is not None else 1
         if competition is not None:

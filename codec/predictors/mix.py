@@ -18,6 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
+from codec.predictors.codon import CodonModels, CodonSpec
 from codec.predictors.context_mix import BIAS, MixerInput, node_bits, node_frequencies
 from codec.predictors.context_models import ContextModels, ContextModelSpec
 from codec.predictors.kernel import CompiledBlocks, KernelStep, available as kernel_available
@@ -50,11 +51,18 @@ class MixSpec:
     votes: VoteSpec | None = None  # repeat voters (need ``repeat``: its k-mers and ring buffer)
     local: tuple[LocalSpec, ...] = ()  # per-lane low-order models (kind 5)
     residual_rate: int = 0  # kind 5: a last mixer shared by all lanes over every input (0: none)
+    codon: tuple[CodonSpec, ...] = ()  # kind 6: frame-tracking codon models (and local periods)
 
     @property
     def rounding(self) -> bool:
-        """Kind 5 (local models or the residual mixer): mixer learning steps round to nearest."""
-        return bool(self.local) or self.residual_rate > 0
+        """Kinds 5 and 6 (local or codon models, the residual mixer): mixer learning steps round to
+        nearest."""
+        return bool(self.local) or self.residual_rate > 0 or bool(self.codon)
+
+    @property
+    def framed(self) -> bool:
+        """Kind 6: codon models or a local model with a period."""
+        return bool(self.codon) or any(m.period != 1 for m in self.local)
 
     def table_offsets(self) -> np.ndarray:
         """int64[models + 1]: first row of each context model in the flat count table, then the total."""
@@ -64,7 +72,7 @@ class MixSpec:
         """Bytes of tables this predictor allocates (per-lane state excluded)."""
         tables = int(self.table_offsets()[-1]) * 4
         return (tables + (self.repeat.memory_bytes() if self.repeat else 0)
-                + (self.votes.memory_bytes() if self.votes else 0))
+                + (self.votes.memory_bytes() if self.votes else 0) + 4 * sum(m.rows() for m in self.codon))
 
 
 def _class_of(m: ContextModelSpec) -> int:
@@ -87,11 +95,12 @@ class MixPredictor(CompiledBlocks):
         self._rep = RepeatModels(spec.repeat, lanes) if spec.repeat else None
         self._votes = RepeatVoters(spec.votes, spec.repeat.kmer, lanes) if spec.votes else None
         self._local = LocalModels(spec.local, lanes)
+        self._codon = CodonModels(spec.codon, lanes)
         self._extra = tuple(extra)
         classes = [_class_of(m) for m in spec.context] + [CLASS_TOLERANT] * self._tol.inputs
         if self._rep:
             classes += [CLASS_REPEAT] * (self._rep.inputs + (1 if self._votes else 0))
-        classes += [CLASS_SHORT] * self._local.inputs
+        classes += [CLASS_SHORT] * (self._local.inputs + self._codon.inputs)
         classes += [CLASS_NEURAL] * len(self._extra)
         self._n_models = n = len(classes)
         init = np.full(n + 1, spec.weight_init, dtype=np.int64)
@@ -118,7 +127,7 @@ class MixPredictor(CompiledBlocks):
             self._kernel = KernelStep(
                 self._cm, lanes, self._lane_mixer, bias_col=n, extra_col=n - len(self._extra),
                 n_extra=len(self._extra), tol=self._tol, rep=self._rep, votes=self._votes, local=self._local,
-                competition=comp, shared_mixer=self._shared_mixer if comp else None,
+                codon=self._codon, competition=comp, shared_mixer=self._shared_mixer if comp else None,
                 final_mixer=self._final if comp else None, residual=self._residual, sse=self._sse,
                 sse_order=spec.sse_order)
 
@@ -146,9 +155,13 @@ class MixPredictor(CompiledBlocks):
         if self._votes:
             st[..., a] = self._votes.stretches(k, self._rep.buf, self._rep.buf_mask)
             a += 1
+        phase = int(self._local.phase[0])
         if self._local.inputs:
-            st[..., a:a + self._local.inputs] = self._local.stretches(k, self._cm.hist)
+            st[..., a:a + self._local.inputs] = self._local.stretches(k, self._cm.hist, phase)
             a += self._local.inputs
+        if self._codon.inputs:
+            st[..., a:a + self._codon.inputs] = self._codon.stretches(k, self._cm.hist, phase)
+            a += self._codon.inputs
         for source in self._extra:
             st[..., a] = source.stretches(k)
             a += 1
@@ -193,6 +206,9 @@ class MixPredictor(CompiledBlocks):
             self._sse.update(bits, on_path)
         if self._local.inputs:
             self._local.update(s)
+        if self._codon.inputs:
+            self._codon.update(s, int(self._local.phase[0]))
+        self._local.phase[0] = (self._local.phase[0] + 1) % 3
         self._cm.update(s)
         if self._tol.inputs:
             self._tol.update(s, self._cm.hist)
