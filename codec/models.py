@@ -123,7 +123,7 @@ def encode_mix(spec: MixSpec, net: NeuralNet | None = None,
                                            slots=r.slots, window=r.window, threshold=r.threshold, ir=int(r.ir))],
         votes=[] if spec.votes is None else [asdict(spec.votes)],
         local=[asdict(m) for m in spec.local], residual_rate=spec.residual_rate,
-        codon=[asdict(m) for m in spec.codon])
+        codon=[] if spec.codon is None else [asdict(spec.codon)])
     rows, counts = primed if primed is not None else (np.zeros(0), np.zeros(0))
     data = model_file.build_mix(fields, None if net is None else _net_fields(net),
                                 np.asarray(rows, dtype="<u4").tobytes(), np.asarray(counts, dtype="<u4").tobytes())
@@ -215,12 +215,16 @@ def _decode_mix(body) -> ModelParts:
             for m in local_entries) or not 0 <= residual_rate <= 1 << 16:
         raise CodecError("model: local model or residual mixer parameters out of range")
     local = tuple(LocalSpec(m.order, m.limit, m.alpha_inv, m.get("period", 1)) for m in local_entries)
+    codon = None
     codon_entries = body.get("codon", [])
-    if len(codon_entries) > MAX_CODON_MODELS or any(
-            not (1 <= c.order <= MAX_CODON_ORDER and c.hypotheses in FRAME_HYPOTHESES and 1 <= c.decay <= 16
-                 and 1 <= c.limit <= MAX_COUNT and 1 <= c.alpha_inv <= 255) for c in codon_entries):
-        raise CodecError("model: codon model parameters out of range")
-    codon = tuple(CodonSpec(c.order, c.hypotheses, c.decay, c.limit, c.alpha_inv) for c in codon_entries)
+    if len(codon_entries) > 1:
+        raise CodecError("model: more than one codon model set")
+    for c in codon_entries:
+        if not (1 <= len(c.orders) <= MAX_CODON_MODELS and all(1 <= o <= MAX_CODON_ORDER for o in c.orders)
+                and c.hypotheses in FRAME_HYPOTHESES and 1 <= c.decay <= 16 and 1 <= c.limit <= MAX_COUNT
+                and 1 <= c.alpha_inv <= 255):
+            raise CodecError(f"model: codon model parameters out of range ({dict(c)})")
+        codon = CodonSpec(tuple(c.orders), c.hypotheses, c.decay, c.limit, c.alpha_inv)
     spec = MixSpec(models, tolerant, repeat, body.mixer_rate, body.weight_init, bool(body.competition),
                    body.competition_decay, body.final_rate, body.sse_order, body.sse_rate, votes, local,
                    residual_rate, codon)

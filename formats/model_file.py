@@ -16,7 +16,7 @@ kind 5 every mixer's learning step rounds to nearest (``spec/MIX.md``).
 
 Kind 6, "mix with codon models": kind 5 whose local-model entries carry one more byte, the period
 (1, or 3 for one table per step phase), and one more list after the residual rate: the
-:class:`codec.predictors.codon.CodonSpec` entries (frame-tracking codon models).
+:class:`codec.predictors.codon.CodonSpec` of the frame-tracking codon models (at most one entry).
 
 Kind 2, "neural mix": a context mix, plus the integer CNN+LSTM of ``spec/NEURAL.md`` as an extra mixer
 input, the mixer's initial weights, and primed count-table entries (statistics of the training set
@@ -132,11 +132,11 @@ LocalPeriodEntry = Struct(
 )
 
 CodonEntry = Struct(
-    "order" / Int8ul,
     "hypotheses" / Int8ul,
     "decay" / Int8ul,
     "limit" / Int8ul,
     "alpha_inv" / Int8ul,
+    "orders" / PrefixedArray(Int8ul, Int8ul),
 )
 
 

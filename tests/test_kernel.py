@@ -35,7 +35,7 @@ REPEAT = RepeatSpec(6, 12, 10, 2, 16, 6, True)
 VOTES = VoteSpec(voters=5, bucket=3, index_bits=9, window=12, threshold=5, decay=3, init=512)
 LOCAL = (LocalSpec(0, 31), LocalSpec(2, 3, 2), LocalSpec(4, 255))
 PERIODIC = (LocalSpec(1, 7, 1, 3), LocalSpec(3, 15, 2, 3))
-CODON = (CodonSpec(2), CodonSpec(3, 3, 4, 15, 1), CodonSpec(5, 6, 7, 255, 4))
+CODON = CodonSpec((3, 2, 5), 6, 4, 15, 1)
 FULL = MixSpec(MODELS, (TolerantSpec(2, 16, 8), TolerantSpec(3, 8, 2)), REPEAT, sse_order=2, votes=VOTES,
                local=LOCAL + PERIODIC, residual_rate=40, codon=CODON)
 
@@ -62,7 +62,8 @@ def _state(pred) -> list[np.ndarray]:
     if pred._votes is not None:
         v = pred._votes
         out += [v.index, v.q, v.dir, v.live, v.run, v.miss, v.L, v.hits, v.total]
-    out += [pred._local.counts, pred._local.phase, pred._codon.table, pred._codon.score, pred._codon.best]
+    out += [pred._local.counts, pred._local.phase, pred._codon.table, pred._codon.score,
+            pred._codon.best]
     if pred._residual is not None:
         out.append(pred._residual.w)
     if pred._competition is not None:
@@ -97,7 +98,7 @@ def _compare(make, seq: np.ndarray, lanes: int, blocks: int = 2) -> None:
 
 @pytest.mark.parametrize("variant", ["full", "no-competition", "no-sse", "no-repeat", "no-votes",
                                      "no-ir-repeat", "sse-3", "no-tolerant", "kind-4", "kind-5", "no-local",
-                                     "no-residual", "no-codon", "codon-only"])
+                                     "no-residual", "no-codon", "codon-3", "codon-only"])
 def test_compiled_mix_step_equals_the_reference(variant: str) -> None:
     spec = {
         "full": FULL,
@@ -108,11 +109,12 @@ def test_compiled_mix_step_equals_the_reference(variant: str) -> None:
         "no-ir-repeat": dataclasses.replace(FULL, repeat=dataclasses.replace(REPEAT, ir=False, slots=3)),
         "sse-3": dataclasses.replace(FULL, sse_order=3, sse_rate=4),
         "no-tolerant": dataclasses.replace(FULL, tolerant=()),
-        "kind-4": dataclasses.replace(FULL, local=(), residual_rate=0, codon=()),
-        "kind-5": dataclasses.replace(FULL, local=LOCAL, codon=()),
+        "kind-4": dataclasses.replace(FULL, local=(), residual_rate=0, codon=None),
+        "kind-5": dataclasses.replace(FULL, local=LOCAL, codon=None),
         "no-local": dataclasses.replace(FULL, local=()),
         "no-residual": dataclasses.replace(FULL, residual_rate=0),
-        "no-codon": dataclasses.replace(FULL, codon=()),
+        "no-codon": dataclasses.replace(FULL, codon=None),
+        "codon-3": dataclasses.replace(FULL, codon=CodonSpec((6, 1), 3, 7, 255, 2)),
         "codon-only": dataclasses.replace(FULL, local=(), residual_rate=0),
     }[variant]
     _compare(lambda c: MixPredictor(spec, 24, compiled=c), _sequence(12000, 1), 24)
@@ -154,7 +156,7 @@ def test_compiled_step_equals_the_reference_for_any_parameters(seed: int, lanes:
                                                                codon_decay: int) -> None:
     cms = (ContextModelSpec(2, 0, 1, limit, True), ContextModelSpec(order, 10 if hashed else 0, 8, 255, True))
     votes = VoteSpec(voters, bucket, 8, 12, 4, decay, 256 * decay)
-    codon = (CodonSpec(codon_order, hypotheses, codon_decay, local_limit, 1 + decay % 3),)
+    codon = CodonSpec((codon_order, 1 + seed % 8), hypotheses, codon_decay, local_limit, 1 + decay % 3)
     spec = MixSpec(cms, (TolerantSpec(1, 12, 3),), RepeatSpec(kmer, 10, 9, slots, 12, 4, True), votes=votes,
                    local=(LocalSpec(local_order, local_limit, 1 + decay % 3, period),), residual_rate=residual_rate,
                    codon=codon)

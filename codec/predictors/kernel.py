@@ -238,8 +238,8 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
     lane_w, shared_w, final_w, res_w = mixers
     loc_counts, loc_mask, loc_st_offset, loc_st2 = loc[0], loc[1], loc[3], loc[4]
     loc_period, loc_stride, phase = loc[5], loc[6], loc[7][0]
-    ctable, cmask, coff, cnh, cst2, cst_off, cbest, crows = loc[8], loc[9], loc[10], loc[11], loc[12], \
-        loc[13], loc[15], loc[18]
+    ctable, cmask, coff, cnh, cst2, cbest, crows = loc[8], loc[9], loc[10], loc[11][0], loc[12], loc[14], \
+        loc[17]
     n_loc = len(loc_mask)
     n_cod = len(cmask)
     res_rate = layout[20]
@@ -323,11 +323,13 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
         for c in range(n_loc):
             r = np.int64(h & np.uint64(loc_mask[c])) + (phase % loc_period[c]) * loc_stride[c]
             _packed_node_stretches(st, i, loc_col + c, loc_counts[i, c, r], loc_st2, loc_st_offset[c])
-        for c in range(n_cod):
-            hb = cbest[i, c]
-            row = coff[c] + np.int64(h & cmask[c]) * cnh[c] + (hb // 3) * 3 + (phase + hb) % 3
-            crows[i, c] = row
-            _packed_node_stretches(st, i, loc_col + n_loc + c, ctable[row], cst2, cst_off[c])
+        if n_cod:
+            hb = cbest[i]
+            cls = (hb // 3) * 3 + (phase + hb) % 3
+            for c in range(n_cod):
+                row = coff[c] + np.int64(h & cmask[c]) * cnh + cls
+                crows[i, c] = row
+                _packed_node_stretches(st, i, loc_col + n_loc + c, ctable[row], cst2, 0)
         for e in range(extra.shape[2]):
             for j in range(3):
                 st[i, j, extra_col + e] = extra[i, j, e]
@@ -396,8 +398,8 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
     lane_w, shared_w, final_w, res_w = mixers
     loc_counts, loc_mask, loc_limit = loc[0], loc[1], loc[2]
     loc_period, loc_stride, phase_a = loc[5], loc[6], loc[7]
-    ctable, cmask, coff, cnh, cst2, cst_off, cscore, cbest, cdecay, climit, crows = loc[8:19]
-    c_over, c_check, ccost = loc[19], loc[20], loc[21]
+    ctable, cmask, coff, cnh, cst2, cscore, cbest, cdecay, climit, crows = loc[8:18]
+    c_over, c_check, ccost = loc[18], loc[19], loc[20]
     phase = phase_a[0]
     n_loc = len(loc_mask)
     n_cod = len(cmask)
@@ -431,9 +433,8 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
             if np.int64((v >> sh) & _U255) > loc_limit[c]:
                 v = (v >> np.uint64(1)) & np.uint64(0x7F7F7F7F)  # each count halved, rounding down
             loc_counts[i, c, r] = np.uint32(v)
-        for c in range(n_cod):
-            _codon_score(i, c, hi, lo, hist[i], phase, ctable, cmask, coff, cnh, cst2, cst_off, cscore, cbest,
-                         cdecay, ccost)
+        if n_cod:
+            _frame_score(i, hi, lo, hist[i], phase, ctable, cmask, coff, cnh, cst2, cscore, cbest, cdecay, ccost)
         hv = (hist[i] << _U2) | su
         rv = (rc[i] >> _U2) | ((_U3 - su) << _U62)
         hist[i] = hv
@@ -525,7 +526,7 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
             _count_model(g, k, sym, table, rows, irrows, ir_pos[g], ir_sym_shift, hist, limit_by_model[g],
                          over_keys, check_rows)
         else:
-            _count_model(g - n_cm, k, sym, ctable, crows, irrows, -1, ir_sym_shift, hist, climit[g - n_cm],
+            _count_model(g - n_cm, k, sym, ctable, crows, irrows, -1, ir_sym_shift, hist, climit[0],
                          c_over, c_check)
     phase_a[0] = (phase + 1) % 3
     for u in range(n_used):
@@ -649,29 +650,27 @@ def _count_model(g, k, sym, table, rows, irrows, jir, ir_sym_shift, hist, lim, o
 
 
 @_jit
-def _codon_score(i, c, hi, lo, h, phase, ctable, cmask, coff, cnh, cst2, cst_off, cscore, cbest, cdecay, cost):
-    """``CodonModels.update``'s scoring for codon model c of lane i (bits hi, lo of the true symbol;
-    ``h`` the history before it): every hypothesis is charged the code length its class's counts give,
-    then the lane's hypothesis for the next step is the lowest score (lowest index on ties)."""
-    base = coff[c] + np.int64(h & cmask[c]) * cnh[c]
-    d = cdecay[c]
+def _frame_score(i, hi, lo, h, phase, ctable, cmask, coff, nh, cst2, cscore, cbest, decay, cost):
+    """``CodonModels.update``'s frame tracking for lane i (bits hi, lo of the true symbol; ``h`` the
+    history before it): every hypothesis is charged the code length of the first codon model's row
+    of its class, then the lane's hypothesis for the next step is the lowest score (lowest index on
+    ties)."""
+    base = coff[0] + np.int64(h & cmask[0]) * nh[0]
+    d = decay[0]
     best = 0
-    for hy in range(cnh[c]):
+    for hy in range(nh[0]):
         v = np.uint64(ctable[base + (hy // 3) * 3 + (phase + hy) % 3])
         c0, c1 = np.int64(v & _U255), np.int64((v >> np.uint64(8)) & _U255)
         c2, c3 = np.int64((v >> np.uint64(16)) & _U255), np.int64(v >> np.uint64(24))
-        s0 = cst2[cst_off[c] + (((c2 + c3) << PAIR_BITS) | (c0 + c1))]
-        if hi == 1:
-            s1 = cst2[cst_off[c] + ((c3 << PAIR_BITS) | c2)]
-        else:
-            s1 = cst2[cst_off[c] + ((c1 << PAIR_BITS) | c0)]
+        s0 = cst2[((c2 + c3) << PAIR_BITS) | (c0 + c1)]
+        s1 = cst2[(c3 << PAIR_BITS) | c2] if hi == 1 else cst2[(c1 << PAIR_BITS) | c0]
         code = cost[(s0 if hi == 1 else -s0) + STRETCH_LIMIT] + cost[(s1 if lo == 1 else -s1) + STRETCH_LIMIT]
-        sc = cscore[i, c, hy]
+        sc = cscore[i, hy]
         sc += code - (sc >> d)
-        cscore[i, c, hy] = sc
-        if sc < cscore[i, c, best]:
+        cscore[i, hy] = sc
+        if sc < cscore[i, best]:
             best = hy
-    cbest[i, c] = best
+    cbest[i] = best
 
 
 @_jit
@@ -943,13 +942,14 @@ class KernelStep:
         phase = local.phase if local is not None else _empty(1)
         if codon is not None and codon.inputs:
             n_cod = codon.inputs
-            cod = (codon.table, codon.mask, codon.offsets, codon.hypotheses, codon.st2.astype(_I64),
-                   codon.st_offset, codon.score, codon.best, codon.decay, codon.limit, _empty(lanes, n_cod),
-                   _empty(n_cod, lanes), _empty(n_cod, lanes), cost_table().astype(_I64))
+            cod = (codon.table, codon.mask, codon.offsets, np.array([codon.hypotheses], dtype=_I64),
+                   codon.st2.astype(_I64), codon.score, codon.best, np.array([codon.spec.decay], dtype=_I64),
+                   codon.limit, _empty(lanes, n_cod), _empty(n_cod, lanes), _empty(n_cod, lanes),
+                   cost_table().astype(_I64))
         else:
-            cod = (_empty(1, dtype=np.uint32), _empty(0, dtype=np.uint64), _empty(0), _empty(0), _empty(1),
-                   _empty(0), _empty(lanes, 0, 6), _empty(lanes, 0), _empty(0), _empty(0), _empty(lanes, 0),
-                   _empty(0, lanes), _empty(0, lanes), _empty(1))
+            cod = (_empty(1, dtype=np.uint32), _empty(0, dtype=np.uint64), _empty(0), _empty(1), _empty(1),
+                   _empty(lanes, 6), _empty(lanes), _empty(1), _empty(1), _empty(lanes, 0), _empty(0, lanes),
+                   _empty(0, lanes), _empty(1))
         # local models, the step phase, codon models (one tuple keeps the step functions' signatures)
         self._loc = (*loc, phase, *cod)
         res_w = residual.w if residual is not None else _empty(1, 3, n_in + 1)

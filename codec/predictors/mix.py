@@ -51,18 +51,18 @@ class MixSpec:
     votes: VoteSpec | None = None  # repeat voters (need ``repeat``: its k-mers and ring buffer)
     local: tuple[LocalSpec, ...] = ()  # per-lane low-order models (kind 5)
     residual_rate: int = 0  # kind 5: a last mixer shared by all lanes over every input (0: none)
-    codon: tuple[CodonSpec, ...] = ()  # kind 6: frame-tracking codon models (and local periods)
+    codon: CodonSpec | None = None  # kind 6: frame-tracking codon models (and local periods)
 
     @property
     def rounding(self) -> bool:
         """Kinds 5 and 6 (local or codon models, the residual mixer): mixer learning steps round to
         nearest."""
-        return bool(self.local) or self.residual_rate > 0 or bool(self.codon)
+        return bool(self.local) or self.residual_rate > 0 or self.codon is not None
 
     @property
     def framed(self) -> bool:
         """Kind 6: codon models or a local model with a period."""
-        return bool(self.codon) or any(m.period != 1 for m in self.local)
+        return self.codon is not None or any(m.period != 1 for m in self.local)
 
     def table_offsets(self) -> np.ndarray:
         """int64[models + 1]: first row of each context model in the flat count table, then the total."""
@@ -72,7 +72,7 @@ class MixSpec:
         """Bytes of tables this predictor allocates (per-lane state excluded)."""
         tables = int(self.table_offsets()[-1]) * 4
         return (tables + (self.repeat.memory_bytes() if self.repeat else 0)
-                + (self.votes.memory_bytes() if self.votes else 0) + 4 * sum(m.rows() for m in self.codon))
+                + (self.votes.memory_bytes() if self.votes else 0) + (4 * self.codon.rows() if self.codon else 0))
 
 
 def _class_of(m: ContextModelSpec) -> int:
@@ -207,7 +207,7 @@ class MixPredictor(CompiledBlocks):
         if self._local.inputs:
             self._local.update(s)
         if self._codon.inputs:
-            self._codon.update(s, int(self._local.phase[0]))
+            self._codon.update(s)
         self._local.phase[0] = (self._local.phase[0] + 1) % 3
         self._cm.update(s)
         if self._tol.inputs:
