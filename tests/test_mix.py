@@ -105,8 +105,8 @@ def test_codon_models_find_the_reading_frame() -> None:
     bits = {name: _bits(spec, seq, 4).mean() for name, spec in
             (("plain", plain), ("framed", framed), ("one-strand", one_strand), ("periodic", periodic))}
     assert bits["plain"] > ideal + 0.12  # measured 1.954
-    assert bits["framed"] < ideal + 0.08  # measured 1.853
-    assert bits["framed"] < bits["one-strand"] - 0.002  # measured 1.857
+    assert bits["framed"] < ideal + 0.08  # measured 1.851
+    assert bits["framed"] < bits["one-strand"] - 0.004  # measured 1.859
     assert bits["periodic"] < bits["plain"] - 0.02  # measured 1.919
 
 
