@@ -901,7 +901,7 @@ class KernelStep:
         n_rep = rep.inputs if rep is not None else 0
         ir_cols = cm._ir.astype(np.int64)
         self._cm = (cm.table, cm.hist, cm.rc, cm.ctx_mask, cm._mult, cm._shift, cm.offsets.astype(_I64),
-                    cm._st2.astype(_I64), cm.st_offset.astype(_I64), ir_cols, cm._ir_shift,
+                    cm._st2, cm.st_offset.astype(_I64), ir_cols, cm._ir_shift,
                     cm._ir_sym_shift, cm._limit_by_model.astype(_I64))
         if tol is not None:
             self._tol = (tol.hist, tol.misses, tol._cols, tol._mask, tol._st_offset.astype(_I64),
@@ -934,20 +934,20 @@ class KernelStep:
                           _empty(lanes, 0), _empty(1), _empty(1), _empty(lanes, 0), _empty(lanes, 0),
                           _empty(lanes, 0), _empty(1), _empty(8), _empty(lanes, 2), _empty(lanes, 0), _empty(1))
         if local is not None and local.inputs:
-            loc = (local.counts, local.mask, local.limit, local.st_offset, local.st2.astype(_I64), local.period,
+            loc = (local.counts, local.mask, local.limit, local.st_offset, local.st2, local.period,
                    local.stride)
         else:
-            loc = (_empty(lanes, 0, 1, dtype=np.uint32), _empty(0), _empty(0), _empty(0), _empty(1), _empty(0),
+            loc = (_empty(lanes, 0, 1, dtype=np.uint32), _empty(0), _empty(0), _empty(0), _empty(1, dtype=np.int16), _empty(0),
                    _empty(0))
         phase = local.phase if local is not None else _empty(1)
         if codon is not None and codon.inputs:
             n_cod = codon.inputs
             cod = (codon.table, codon.mask, codon.offsets, np.array([codon.hypotheses], dtype=_I64),
-                   codon.st2.astype(_I64), codon.score, codon.best, np.array([codon.spec.decay], dtype=_I64),
+                   codon.st2, codon.score, codon.best, np.array([codon.spec.decay], dtype=_I64),
                    codon.limit, _empty(lanes, n_cod), _empty(n_cod, lanes), _empty(n_cod, lanes),
                    cost_table().astype(_I64))
         else:
-            cod = (_empty(1, dtype=np.uint32), _empty(0, dtype=np.uint64), _empty(0), _empty(1), _empty(1),
+            cod = (_empty(1, dtype=np.uint32), _empty(0, dtype=np.uint64), _empty(0), _empty(1), _empty(1, dtype=np.int16),
                    _empty(lanes, 6), _empty(lanes), _empty(1), _empty(1), _empty(lanes, 0), _empty(0, lanes),
                    _empty(0, lanes), _empty(1))
         # local models, the step phase, codon models (one tuple keeps the step functions' signatures)
