@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Ablation of a mix model (kinds 3-5): what each model class and mixing stage contributes.
+"""Ablation of a mix model (kinds 3-6): what each model class and mixing stage contributes.
 
     .venv/bin/python bench/mix_ablation.py FILE... [--model NAME] [--level 6] [--variant NAME]...
 
@@ -12,6 +12,8 @@ like any other):
   no-sse          without the SSE stage
   no-local        without the per-lane local models (kind 5)
   no-residual     without the residual mixer (kind 5)
+  no-codon        without the codon models (kind 6)
+  no-periodic     without the local models that keep one table per codon position (kind 6)
   no-competition  without the competitively selected shared mixer (the lane mixer alone)
   no-network      without the model's network (for models that have one)
   no-priming      without the model's primed table entries (for models that have them)
@@ -32,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from codec import models  # noqa: E402
 from codec.engine import Compressor  # noqa: E402
 
-VARIANTS = ("full", "no-repeat", "no-voters", "no-stcm", "no-sse", "no-local", "no-residual", "no-competition",
-            "no-network", "no-priming", "+network")
+VARIANTS = ("full", "no-repeat", "no-voters", "no-stcm", "no-sse", "no-local", "no-residual", "no-codon",
+            "no-periodic", "no-competition", "no-network", "no-priming", "+network")
 
 
 def variant(base: models.Model, name: str) -> models.Model:
@@ -56,6 +58,10 @@ def variant(base: models.Model, name: str) -> models.Model:
         spec = dataclasses.replace(spec, local=())
     elif name == "no-residual":
         spec = dataclasses.replace(spec, residual_rate=0)
+    elif name == "no-codon":
+        spec = dataclasses.replace(spec, codon=None)
+    elif name == "no-periodic":
+        spec = dataclasses.replace(spec, local=tuple(m for m in spec.local if m.period == 1))
     elif name == "no-competition":
         spec = dataclasses.replace(spec, competition=False)
     elif name == "+network":
@@ -77,6 +83,8 @@ def main() -> None:
                and not (v == "no-voters" and base.spec.votes is None)
                and not (v == "no-local" and not base.spec.local)
                and not (v == "no-residual" and not base.spec.residual_rate)
+               and not (v == "no-codon" and base.spec.codon is None)
+               and not (v == "no-periodic" and all(m.period == 1 for m in base.spec.local))
                and not (v == "+network" and base.parts.net is not None)]
     for name in args.variant or default:
         model = variant(base, name)

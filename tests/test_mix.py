@@ -335,7 +335,9 @@ GOLDEN_MIX_FREQUENCIES = {"mix-v1": "7cf3080099aef04d", "mix-max-v1": "c780934f0
                           "mix-fast-v2": "964542b2c35fc878", "mix-v2": "52ccb2a4f769beae",
                           "mix-max-v2": "0adedabf608e4957", "mix-v3": "8a80643e1a4ac5c3",
                           "mix-max-v3": "7d4ddcf91d0f31af", "mix-v4": "c046efc889905dea",
-                          "mix-max-v4": "507eff63625a1fda", "mix-lite-v4": "a8af199b9a0934bf"}
+                          "mix-max-v4": "507eff63625a1fda", "mix-lite-v4": "a8af199b9a0934bf",
+                          "mix-lite-v5": "80eb0f54240e3e40", "mix-v5": "c6c594456ec5b705",
+                          "mix-max-v5": "d9a8a72fab09c74f"}
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN_MIX_FREQUENCIES))
