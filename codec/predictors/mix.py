@@ -1,5 +1,6 @@
-"""The mix predictor: context, tolerant, repeat models (optionally with repeat voters and per-lane
-local models) and (optionally) neural models, mixed by logistic mixers, refined by an SSE stage.
+"""The mix predictor: context, tolerant, repeat models (optionally with repeat voters, per-lane
+local models and frame-tracking codon models) and (optionally) neural models, mixed by logistic
+mixers, refined by an SSE stage.
 
 Per step and lane every model gives three stretched node probabilities (``context_mix`` explains the
 node split). A per-lane mixer combines them. With ``competition``, a second mixer whose weight sets
