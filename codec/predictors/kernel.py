@@ -885,7 +885,7 @@ class KernelStep:
     """The compiled ``predict``/``update`` of a predictor built from the reference components: a
     :class:`~codec.predictors.context_models.ContextModels` bank, optional tolerant and repeat
     models, a per-lane mixer, optional competition (shared + final mixers), optional per-lane local
-    models and a residual mixer (kind 5) and an optional APM. It
+    models and a residual mixer (kind 5), optional codon models (kind 6) and an optional APM. It
     reads and writes the components' own arrays. Mixer input columns: the bank's models, then the
     tolerant and repeat models, ``n_extra`` inputs from ``extra_col`` and the bias at ``bias_col``."""
 
@@ -937,8 +937,8 @@ class KernelStep:
             loc = (local.counts, local.mask, local.limit, local.st_offset, local.st2, local.period,
                    local.stride)
         else:
-            loc = (_empty(lanes, 0, 1, dtype=np.uint32), _empty(0), _empty(0), _empty(0), _empty(1, dtype=np.int16), _empty(0),
-                   _empty(0))
+            loc = (_empty(lanes, 0, 1, dtype=np.uint32), _empty(0), _empty(0), _empty(0),
+                   _empty(1, dtype=np.int16), _empty(0), _empty(0))
         phase = local.phase if local is not None else _empty(1)
         if codon is not None and codon.inputs:
             n_cod = codon.inputs
@@ -947,9 +947,9 @@ class KernelStep:
                    codon.limit, _empty(lanes, n_cod), _empty(n_cod, lanes), _empty(n_cod, lanes),
                    cost_table().astype(_I64))
         else:
-            cod = (_empty(1, dtype=np.uint32), _empty(0, dtype=np.uint64), _empty(0), _empty(1), _empty(1, dtype=np.int16),
-                   _empty(lanes, 6), _empty(lanes), _empty(1), _empty(1), _empty(lanes, 0), _empty(0, lanes),
-                   _empty(0, lanes), _empty(1))
+            cod = (_empty(1, dtype=np.uint32), _empty(0, dtype=np.uint64), _empty(0), _empty(1),
+                   _empty(1, dtype=np.int16), _empty(lanes, 6), _empty(lanes), _empty(1), _empty(1), _empty(lanes, 0),
+                   _empty(0, lanes), _empty(0, lanes), _empty(1))
         # local models, the step phase, codon models (one tuple keeps the step functions' signatures)
         self._loc = (*loc, phase, *cod)
         res_w = residual.w if residual is not None else _empty(1, 3, n_in + 1)
