@@ -230,7 +230,7 @@ def _decode_mix(body) -> ModelParts:
                    residual_rate, codon)
     if "codon" in body and not spec.framed:
         raise CodecError("model: kind 6 without codon models or a periodic local model")
-    if "local" in body and not (local_entries or residual_rate):
+    if "local" in body and "codon" not in body and not (local_entries or residual_rate):
         raise CodecError("model: kind 5 without local models or a residual mixer")
     if spec.memory_bytes() > MAX_TABLE_BYTES:
         raise CodecError(f"model: needs {spec.memory_bytes()} bytes of tables (limit {MAX_TABLE_BYTES})")

@@ -230,7 +230,8 @@ def test_mix_model_file_round_trip() -> None:
         assert models.Model("x", data).spec == with_local
     residual_only = dataclasses.replace(spec, residual_rate=5)
     assert models.Model("x", models.encode_mix(residual_only)).spec == residual_only
-    for codon, local in ((CodonSpec((2, 6), 3, 5, 127, 4), LOCAL), (None, (LocalSpec(2, 7, 1, 3),))):
+    for codon, local in ((CodonSpec((2, 6), 3, 5, 127, 4), LOCAL), (None, (LocalSpec(2, 7, 1, 3),)),
+                         (CodonSpec((3,)), ())):
         framed = dataclasses.replace(spec, local=local, codon=codon)
         assert framed.framed and framed.rounding
         data = models.encode_mix(framed)

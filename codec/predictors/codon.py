@@ -24,7 +24,6 @@ updates. ``spec/MIX.md`` is the normative text.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
