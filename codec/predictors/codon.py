@@ -28,9 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from codec import allocator
-from codec.constants import STRETCH_LIMIT
+from codec.predictors.context_mix import node_bits
 from codec.predictors.context_models import _node_stretch, add_counts, node_stretches, unpack
-from codec.predictors.mixer import cost_table
+from codec.predictors.mixer import charge, path_cost
 
 MAX_CODON_ORDER = 8
 MAX_CODON_MODELS = 4
@@ -89,17 +89,16 @@ class CodonModels:
         self.st2 = _node_stretch(spec.alpha_inv if spec else 1)
         self.score = np.zeros((lanes, max(FRAME_HYPOTHESES)), dtype=np.int64)
         self.best = np.zeros(lanes, dtype=np.int64)  # each lane's current frame hypothesis
-        self._cost = cost_table()
         self._rows = np.zeros((0, self.inputs), dtype=np.int64)
         self._tracked = np.zeros(0, dtype=np.int64)
 
     def stretches(self, k: int, hist: np.ndarray, phase: int) -> np.ndarray:
         """(k, 3, models) inputs of lanes 0..k-1 given their histories (newest base lowest)."""
         ctx = (hist[:k, None] & self.mask).astype(np.int64)
+        classes = frame_classes(self.hypotheses, phase)
         # rows of the tracking model (the first) for every hypothesis, then each model's chosen row
-        self._tracked = self.offsets[0] + ctx[:, :1] * self.hypotheses + frame_classes(self.hypotheses, phase)
-        cls = frame_classes(self.hypotheses, phase)[self.best[:k]]
-        self._rows = self.offsets + ctx * self.hypotheses + cls[:, None]
+        self._tracked = self.offsets[0] + ctx[:, :1] * self.hypotheses + classes
+        self._rows = self.offsets + ctx * self.hypotheses + classes[self.best[:k], None]
         counts = unpack(self.table[self._rows], np.int64)
         return node_stretches(self.st2, counts, np.zeros(self.inputs, np.int64)).astype(np.int64)
 
@@ -108,14 +107,9 @@ class CodonModels:
         counts as they were read, count the symbols in the chosen rows, and pick each lane's
         hypothesis for the next step."""
         k = len(s)
-        hi, lo = s >> 1, s & 1
         st = node_stretches(self.st2, unpack(self.table[self._tracked], np.int64),
                             np.zeros(self.hypotheses, np.int64))  # (k, 3, hypotheses)
-        n0 = np.where(hi[:, None] == 1, st[:, 0], -st[:, 0])
-        lo_st = np.where(hi[:, None] == 1, st[:, 2], st[:, 1])
-        n1 = np.where(lo[:, None] == 1, lo_st, -lo_st)
-        sc = self.score[:k, :self.hypotheses]
-        sc -= sc >> self.spec.decay
-        sc += self._cost[n0 + STRETCH_LIMIT] + self._cost[n1 + STRETCH_LIMIT]
-        add_counts(self.table, (self._rows * 4 + s[:, None]).ravel(), self.offsets, self.limit, None)
-        self.best[:k] = np.argmin(sc, axis=1)
+        score = self.score[:k, :self.hypotheses]
+        charge(score, path_cost(st, *node_bits(s)), self.spec.decay)
+        add_counts(self.table, (self._rows * 4 + s[:, None]).ravel(), self.offsets, self.limit, self.spec.limit)
+        self.best[:k] = np.argmin(score, axis=1)

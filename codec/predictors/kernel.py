@@ -136,11 +136,25 @@ def _node_stretches(st, i, col, c0, c1, c2, c3, st2, off):
 
 
 @_jit
+def _unpack(packed):
+    """The four counts packed one byte each (A lowest) in ``packed``."""
+    v = np.uint64(packed)
+    return (np.int64(v & _U255), np.int64((v >> np.uint64(8)) & _U255), np.int64((v >> np.uint64(16)) & _U255),
+            np.int64(v >> np.uint64(24)))
+
+
+@_jit
 def _packed_node_stretches(st, i, col, packed, st2, off):
     """:func:`_node_stretches` of four counts packed one byte each (A lowest) in ``packed``."""
-    v = np.uint64(packed)
-    _node_stretches(st, i, col, np.int64(v & _U255), np.int64((v >> np.uint64(8)) & _U255),
-                    np.int64((v >> np.uint64(16)) & _U255), np.int64(v >> np.uint64(24)), st2, off)
+    c0, c1, c2, c3 = _unpack(packed)
+    _node_stretches(st, i, col, c0, c1, c2, c3, st2, off)
+
+
+@_jit
+def _path_cost(cost, s0, s1, hi, lo):
+    """Code length (``mixer.path_cost``) of node stretches s0 (node 0) and s1 (node 1 + hi) for the
+    coded bits hi, lo."""
+    return cost[(s0 if hi == 1 else -s0) + STRETCH_LIMIT] + cost[(s1 if lo == 1 else -s1) + STRETCH_LIMIT]
 
 
 @_jit
@@ -287,9 +301,7 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
         for m in range(n_cm):
             _packed_node_stretches(st, i, m, vals[i, m], st2, st_offset[m])
         for t in range(n_tol):
-            v = np.uint64(vals[i, n_cm + t])
-            c0, c1 = np.int64(v & _U255), np.int64((v >> np.uint64(8)) & _U255)
-            c2, c3 = np.int64((v >> np.uint64(16)) & _U255), np.int64(v >> np.uint64(24))
+            c0, c1, c2, c3 = _unpack(vals[i, n_cm + t])
             best, bc = 0, c0
             if c1 > bc:
                 best, bc = 1, c1
@@ -445,9 +457,7 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
         if competition:
             _learn(final_w, i, st_fin, i, 3, p3, hi, lo, final_rate, rnd)
             for m in range(n_models):
-                v0 = st[i, 0, m]
-                v1 = st[i, 1 + hi, m]
-                c = cost[(v0 if hi == 1 else -v0) + STRETCH_LIMIT] + cost[(v1 if lo == 1 else -v1) + STRETCH_LIMIT]
+                c = _path_cost(cost, st[i, 0, m], st[i, 1 + hi, m], hi, lo)
                 score[i, m] += c - (score[i, m] >> decay)
         for t in range(n_tol):
             seen = tol_seen[i, t]
@@ -659,12 +669,10 @@ def _frame_score(i, hi, lo, h, phase, ctable, cmask, coff, nh, cst2, cscore, cbe
     d = decay[0]
     best = 0
     for hy in range(nh[0]):
-        v = np.uint64(ctable[base + (hy // 3) * 3 + (phase + hy) % 3])
-        c0, c1 = np.int64(v & _U255), np.int64((v >> np.uint64(8)) & _U255)
-        c2, c3 = np.int64((v >> np.uint64(16)) & _U255), np.int64(v >> np.uint64(24))
+        c0, c1, c2, c3 = _unpack(ctable[base + (hy // 3) * 3 + (phase + hy) % 3])
         s0 = cst2[((c2 + c3) << PAIR_BITS) | (c0 + c1)]
         s1 = cst2[(c3 << PAIR_BITS) | c2] if hi == 1 else cst2[(c1 << PAIR_BITS) | c0]
-        code = cost[(s0 if hi == 1 else -s0) + STRETCH_LIMIT] + cost[(s1 if lo == 1 else -s1) + STRETCH_LIMIT]
+        code = _path_cost(cost, s0, s1, hi, lo)
         sc = cscore[i, hy]
         sc += code - (sc >> d)
         cscore[i, hy] = sc

@@ -51,6 +51,19 @@ def cost_table() -> np.ndarray:
     return out
 
 
+def path_cost(st: np.ndarray, bits: np.ndarray, on_path: np.ndarray) -> np.ndarray:
+    """(k, inputs) code length, in 1/256 bit, of every input's node stretches ``st`` (k, 3, inputs)
+    on the coded path (``bits`` and ``on_path`` (k, 3) from ``context_mix.node_bits``)."""
+    signed = np.where(bits[..., None] == 1, st, -st) + STRETCH_LIMIT
+    return np.where(on_path[..., None], cost_table()[signed], 0).sum(axis=1)
+
+
+def charge(score: np.ndarray, cost: np.ndarray, decay: int) -> None:
+    """A decayed code-length score in place: ``score -= score >> decay; score += cost``."""
+    score -= score >> decay
+    score += cost
+
+
 class Mixer:
     """``inputs`` stretched inputs per node -> one 16-bit probability per node, by weight set.
 
@@ -113,9 +126,4 @@ class Competition:
     def update(self, st: np.ndarray, bits: np.ndarray, on_path: np.ndarray) -> None:
         """Charge each input its code length for the coded nodes: ``st`` (k, 3, inputs) stretches,
         ``bits`` (k, 3) node bits, ``on_path`` (k, 3) bool."""
-        signed = np.where(bits[..., None] == 1, st, -st) + STRETCH_LIMIT
-        cost = np.where(on_path[..., None], self._cost[signed], 0).sum(axis=1)
-        k = len(bits)
-        sc = self._score[:k]
-        sc -= sc >> self._decay
-        sc += cost
+        charge(self._score[:len(bits)], path_cost(st, bits, on_path), self._decay)
