@@ -22,15 +22,18 @@ from codec import models  # noqa: E402
 from codec.constants import FREQ_TOTAL  # noqa: E402
 from codec.engine import _lane_grid, lanes_for  # noqa: E402
 from codec.predictors import encode_block, small_matrix_threads  # noqa: E402
-from formats.fasta_layout import split  # noqa: E402
+from formats.fasta_layout import base_case, split  # noqa: E402
 
 
-def body_bits(model: models.Model, bases: np.ndarray, lane_bases: int, max_lanes: int = 4096) -> float:
-    """Ideal code length (bits) of ``bases`` as one block under ``model``."""
+def body_bits(model: models.Model, bases: np.ndarray, lane_bases: int, max_lanes: int = 4096,
+              case: np.ndarray | None = None) -> float:
+    """Ideal code length (bits) of ``bases`` as one block under ``model``; ``case`` (per base,
+    lowercase or not) goes to a model that reads it."""
     lanes = lanes_for(len(bases), max_lanes, lane_bases)
     lens, counts, grid = _lane_grid(len(bases), lanes)
     pred = model.predictor(max_lanes)
-    pred.start_block(lens)
+    reads = case is not None and getattr(pred, "reads_case", False)
+    pred.start_block(lens, case.view(np.uint8)[grid] if reads else None)
     with small_matrix_threads():
         freq, _ = encode_block(pred, bases[grid], counts)
     valid = np.arange(len(freq))[:, None] < lens[None, :]
@@ -47,9 +50,12 @@ def main() -> None:
         model = models.resolve(name, 6)
         total_bits = total_bases = total_s = 0.0
         for path in args.files:
-            bases = split(path.read_bytes()).bases
+            raw = path.read_bytes()
+            layout = split(raw)
+            bases = layout.bases
             t0 = time.perf_counter()
-            bits = body_bits(model, bases, args.lane_bases)
+            case = base_case(layout.streams, len(bases), len(raw))
+            bits = body_bits(model, bases, args.lane_bases, case=case)
             s = time.perf_counter() - t0
             total_bits += bits
             total_bases += len(bases)

@@ -59,6 +59,14 @@ def _lane_grid(n: int, lanes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return lens, active_counts(lens), np.minimum(grid, max(n - 1, 0))
 
 
+def _base_case(predictor, streams: dict[str, bytes], n: int, raw_size: int) -> np.ndarray | None:
+    """The block's per-base lowercase bits where ``predictor`` reads them (else None); computed from
+    the side streams alone, the same way on both sides."""
+    if not getattr(predictor, "reads_case", False):
+        return None
+    return fasta_layout.base_case(streams, n, raw_size).view(np.uint8)
+
+
 def _stream_bound(raw_size: int) -> int:
     """Largest raw side stream a block of ``raw_size`` bytes can have (the layout expands any input
     at most 3-fold: an isolated exception byte costs a value, a gap and a length)."""
@@ -183,7 +191,8 @@ class Compressor:
             mode, lanes, n, streams = fmt.MODE_STORED, 0, 0, [("stored", len(raw), self._pack(raw))]
         else:
             lanes = lanes_for(n, self._lanes, self._min_lane_bases)
-            body = self._encode_bases(layout.bases, lanes)
+            case = self._case(layout.streams, n, len(raw))
+            body = self._encode_bases(layout.bases, lanes, case)
             streams = [("body", n, body)] + [
                 (name, len(s), self._pack(s)) for name, s in zip(fasta_layout.SIDE_STREAMS, side)]
             mode = fmt.MODE_CODED
@@ -208,12 +217,15 @@ class Compressor:
     def _pack(self, data: bytes) -> bytes:
         return self._zstd.compress(data) if data else b""
 
-    def _encode_bases(self, bases: np.ndarray, lanes: int) -> bytes:
+    def _case(self, streams: dict[str, bytes], n: int, raw_size: int) -> np.ndarray | None:
         if self._predictor is None:
             self._predictor = self._model.predictor(self._lanes, *self._backend)
+        return _base_case(self._predictor, streams, n, raw_size)
+
+    def _encode_bases(self, bases: np.ndarray, lanes: int, case: np.ndarray | None) -> bytes:
         lens, counts, grid = _lane_grid(len(bases), lanes)
         steps = bases[grid]
-        self._predictor.start_block(lens)
+        self._predictor.start_block(lens, None if case is None else case[grid])
         with small_matrix_threads():
             freq, start = encode_block(self._predictor, steps, counts)
         body = rans_encode(freq, start, steps, lens)
@@ -448,7 +460,10 @@ class Decompressor:
             raw = _unpack_stream("stored", *block.streams["stored"])
         else:
             streams = {n: _unpack_stream(n, *block.streams[n]) for n in fasta_layout.SIDE_STREAMS}
-            bases = self._decode_bases(block.streams["body"][1], b.bases, b.lanes)
+            if self._predictor is None:
+                self._predictor = self._header.model.predictor(self._header.lanes, *self._backend)
+            case = _base_case(self._predictor, streams, b.bases, b.raw_size)
+            bases = self._decode_bases(block.streams["body"][1], b.bases, b.lanes, case)
             raw = fasta_layout.join(bases, streams, max_output=b.raw_size)
         if len(raw) != b.raw_size or zlib.crc32(raw) != b.raw_crc:
             raise CodecError(f"block {index}: decoded bytes do not match their checksum")
@@ -458,12 +473,10 @@ class Decompressor:
         self._sha.update(raw)
         self._out += raw
 
-    def _decode_bases(self, body: bytes, n: int, lanes: int) -> np.ndarray:
-        if self._predictor is None:
-            self._predictor = self._header.model.predictor(self._header.lanes, *self._backend)
+    def _decode_bases(self, body: bytes, n: int, lanes: int, case: np.ndarray | None) -> np.ndarray:
         lens, counts, grid = _lane_grid(n, lanes)
         decoder = LaneDecoder(body, lens)
-        self._predictor.start_block(lens)
+        self._predictor.start_block(lens, None if case is None else case[grid])
         steps = np.zeros(grid.shape, dtype=np.uint8)
         pred = self._predictor
         fused = getattr(pred, "decode_steps", None)

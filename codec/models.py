@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from codec.predictors.context_models import MAX_COUNT, MAX_DIRECT_ORDER, MAX_ORD
 from codec.predictors.codon import FRAME_HYPOTHESES, MAX_CODON_MODELS, MAX_CODON_ORDER, CodonSpec
 from codec.predictors.local_models import MAX_LOCAL_MODELS, MAX_LOCAL_ORDER, LocalSpec
 from codec.predictors.mix import MixPredictor, MixSpec
+from codec.predictors.mixer import CASE_RESIDUAL, CASE_SHARED, CASE_SSE
 from codec.predictors.neural import PARAMETERS, NeuralMixerInput, NeuralNet
 from codec.predictors.repeat import MAX_KMER, RepeatSpec
 from codec.predictors.repeat_votes import MAX_BUCKET, MAX_VOTERS, VoteSpec
@@ -112,7 +113,8 @@ def _net_fields(net: NeuralNet) -> dict:
 def encode_mix(spec: MixSpec, net: NeuralNet | None = None,
                primed: tuple[np.ndarray, np.ndarray] | None = None) -> bytes:
     """Canonical kind-3 bytes, kind 4 with repeat voters, kind 5 with local models or a residual
-    mixer, kind 6 with codon models or periodic local models (validated by decoding them again)."""
+    mixer, kind 6 with codon models or periodic local models, kind 7 with case context (validated by
+    decoding them again)."""
     r = spec.repeat
     fields = dict(
         mixer_rate=spec.mixer_rate, weight_init=spec.weight_init, final_rate=spec.final_rate,
@@ -123,7 +125,7 @@ def encode_mix(spec: MixSpec, net: NeuralNet | None = None,
                                            slots=r.slots, window=r.window, threshold=r.threshold, ir=int(r.ir))],
         votes=[] if spec.votes is None else [asdict(spec.votes)],
         local=[asdict(m) for m in spec.local], residual_rate=spec.residual_rate,
-        codon=[] if spec.codon is None else [asdict(spec.codon)])
+        codon=[] if spec.codon is None else [asdict(spec.codon)], case_context=spec.case_context)
     rows, counts = primed if primed is not None else (np.zeros(0), np.zeros(0))
     data = model_file.build_mix(fields, None if net is None else _net_fields(net),
                                 np.asarray(rows, dtype="<u4").tobytes(), np.asarray(counts, dtype="<u4").tobytes())
@@ -147,7 +149,7 @@ def _decode(data: bytes) -> ModelParts:
     if kind == model_file.KIND_CONTEXT_MIX:
         return ModelParts(_decode_context_mix(body))
     if kind in (model_file.KIND_MIX, model_file.KIND_MIX_VOTES, model_file.KIND_MIX_LOCAL,
-                model_file.KIND_MIX_CODON):
+                model_file.KIND_MIX_CODON, model_file.KIND_MIX_CASE):
         return _decode_mix(body)
     spec = _decode_context_mix(body.context_mix)
     net = _decode_net(body.net)
@@ -225,10 +227,16 @@ def _decode_mix(body) -> ModelParts:
                 and 1 <= c.alpha_inv <= 255):
             raise CodecError(f"model: codon model parameters out of range ({dict(c)})")
         codon = CodonSpec(tuple(c.orders), c.hypotheses, c.decay, c.limit, c.alpha_inv)
+    case_context = body.get("case_context", 0)
+    stages = ((CASE_RESIDUAL, residual_rate > 0), (CASE_SHARED, body.competition == 1),
+              (CASE_SSE, body.sse_order > 0))
+    if "case_context" in body and not (case_context and all(
+            has or not case_context & flag for flag, has in stages) and case_context < 2 * CASE_SSE):
+        raise CodecError(f"model: kind 7 case-context flags {case_context} out of range or for a missing stage")
     spec = MixSpec(models, tolerant, repeat, body.mixer_rate, body.weight_init, bool(body.competition),
                    body.competition_decay, body.final_rate, body.sse_order, body.sse_rate, votes, local,
-                   residual_rate, codon)
-    if "codon" in body and not spec.framed:
+                   residual_rate, codon, case_context)
+    if "codon" in body and "case_context" not in body and not spec.framed:
         raise CodecError("model: kind 6 without codon models or a periodic local model")
     if "local" in body and "codon" not in body and not (local_entries or residual_rate):
         raise CodecError("model: kind 5 without local models or a residual mixer")
@@ -346,16 +354,22 @@ _BUNDLED_MIX: dict[str, MixSpec] = {
                           **_V2_MIXING, votes=_VOTES, local=_LOCAL + _PERIODIC, residual_rate=_RESIDUAL_RATE,
                           codon=_CODON),
 }
+# v6 (kind 7, issue 4 session 9): v5 whose residual mixer, shared mixer and APM also key on the base's
+# case, the soft-masking the archive stores anyway (0.5-0.7% smaller on soft-masked genomes,
+# identical output on upper-case input)
+_BUNDLED_MIX.update({name.replace("-v5", "-v6"): replace(
+    _BUNDLED_MIX[name], case_context=CASE_RESIDUAL | CASE_SHARED | CASE_SSE)
+    for name in ("mix-lite-v5", "mix-v5", "mix-max-v5")})
 BUNDLED: dict[str, Model] = {n: Model(n, encode_context_mix(s)) for n, s in _BUNDLED_SPECS.items()}
 BUNDLED.update({n: Model(n, encode_mix(s)) for n, s in _BUNDLED_MIX.items()})
 BUNDLED.update({p.name[:-len(MODEL_SUFFIX)]: Model(p.name[:-len(MODEL_SUFFIX)], p.read_bytes())
                 for p in sorted(BUNDLED_DIR.glob("*" + MODEL_SUFFIX))})
-DEFAULT_MODEL = "mix-lite-v5"
+DEFAULT_MODEL = "mix-lite-v6"
 # Level -> bundled model name (the levels also differ in lane length, codec/constants.py);
 # spec/LEVELS.md documents the ladder and the memory each level needs. The encoder switches the
 # level models to the mito-primed models for input like their training set (model_choice.PRIMED).
 LEVEL_MODELS = {1: "cm-fast-v1", 2: "cm-v1", 3: "mix-fast-v2", 4: "mix-fast-v2", 5: "mix-v2",
-                6: DEFAULT_MODEL, 7: "mix-v5", 8: "mix-max-v5", 9: "mix-max-v5"}
+                6: DEFAULT_MODEL, 7: "mix-v6", 8: "mix-max-v6", 9: "mix-max-v6"}
 
 
 @lru_cache(maxsize=None)

@@ -15,7 +15,7 @@ import numpy as np
 
 from formats.errors import CodecError
 
-__all__ = ["SIDE_STREAMS", "Layout", "split", "join"]
+__all__ = ["SIDE_STREAMS", "Layout", "split", "join", "base_case"]
 
 SIDE_STREAMS: tuple[str, ...] = ("lines", "headers", "exceptions", "case")
 
@@ -333,6 +333,62 @@ def _check_bases(bases: np.ndarray) -> np.ndarray:
     return bases.astype(np.uint8, copy=False)
 
 
+def _parse_exceptions(exc_raw: bytes, bound: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """The `exceptions` stream: (letter3, run bytes, gaps, lengths), every value <= bound."""
+    if len(exc_raw) < 1 or exc_raw[0] not in b"TU":
+        raise CodecError("layout: exceptions stream must start with 'T' or 'U'")
+    letter3 = exc_raw[0]
+    n_exc, pos = _read_uvarint(exc_raw, 1, "exception run count")
+    if n_exc > len(exc_raw) - pos:
+        raise CodecError("layout: exception run count exceeds the stream")
+    ebuf = np.frombuffer(exc_raw, dtype=np.uint8)
+    e_val = ebuf[pos:pos + n_exc]
+    if n_exc and np.any((_CODES[letter3][e_val] != 255) | _is_lower(e_val) | (e_val == _LF)):
+        raise CodecError("layout: exception byte is a base letter, lowercase or LF")
+    evals = _decode_uvarints(ebuf[pos + n_exc:], "exceptions", bound)
+    if evals.size != 2 * n_exc:
+        raise CodecError(f"layout: exceptions stream holds {evals.size} varints, expected {2 * n_exc}")
+    e_gap, e_len = evals[:n_exc], evals[n_exc:]
+    if n_exc and int(e_len.min()) < 1:
+        raise CodecError("layout: empty exception run")
+    return letter3, e_val, e_gap, e_len
+
+
+def _parse_case(case_raw: bytes, bound: int) -> np.ndarray:
+    """The `case` stream: its run lengths (upper, lower, upper, ...), every value <= bound."""
+    c_runs = _decode_uvarints(np.frombuffer(case_raw, dtype=np.uint8), "case", bound)
+    if c_runs.size % 2:
+        raise CodecError("layout: case stream holds an odd number of runs")
+    if c_runs.size > 1 and int(c_runs[1:].min()) < 1:
+        raise CodecError("layout: empty case run")
+    return c_runs
+
+
+def base_case(streams: Mapping[str, bytes], n_bases: int, max_output: int) -> np.ndarray:
+    """Per base, whether its residue is lowercase (bool, ``n_bases`` items): the soft-masking as
+    a context for the base predictor. Reads only the `exceptions` and `case` streams, so the decoder
+    has it before the bases; sizes are checked against ``max_output`` (the chunk size) first.
+    Consistency with the other streams is left to :func:`join`."""
+    limit = min(int(max_output), _LIMIT_CAP)
+    _, _, e_gap, e_len = _parse_exceptions(_stream(streams, "exceptions"), limit + 1)
+    c_runs = _parse_case(_stream(streams, "case"), limit + 1)
+    n_cased, n_excepted = _total(c_runs), _total(e_gap) + _total(e_len)
+    if max(n_cased, n_excepted) > limit:
+        raise CodecError("layout: case or exception runs longer than the chunk")
+    out = np.zeros(n_bases, dtype=bool)
+    if c_runs.size == 0:
+        return out
+    lower = np.repeat(_alternating(c_runs.size // 2)[:-1], c_runs)
+    if e_gap.size:
+        span = max(n_cased, n_excepted)
+        lower = np.concatenate([lower, np.zeros(span - n_cased, dtype=bool)])
+        is_base = ~np.repeat(_alternating(e_gap.size), _interleave(e_gap, e_len, span - n_excepted))
+        lower = lower[is_base]
+    m = min(lower.size, n_bases)
+    out[:m] = lower[:m]
+    return out
+
+
 def join(bases: np.ndarray, streams: Mapping[str, bytes], max_output: int) -> bytes:
     """Rebuild the original bytes from `bases` and the side streams; CodecError if inconsistent.
 
@@ -408,22 +464,8 @@ def join(bases: np.ndarray, streams: Mapping[str, bytes], max_output: int) -> by
         del h_first, lead
 
     # ---- exceptions
-    if len(exc_raw) < 1 or exc_raw[0] not in b"TU":
-        raise CodecError("layout: exceptions stream must start with 'T' or 'U'")
-    letter3 = exc_raw[0]
-    n_exc, pos = _read_uvarint(exc_raw, 1, "exception run count")
-    if n_exc > len(exc_raw) - pos:
-        raise CodecError("layout: exception run count exceeds the stream")
-    ebuf = np.frombuffer(exc_raw, dtype=np.uint8)
-    e_val = ebuf[pos:pos + n_exc]
-    if n_exc and np.any((_CODES[letter3][e_val] != 255) | _is_lower(e_val) | (e_val == _LF)):
-        raise CodecError("layout: exception byte is a base letter, lowercase or LF")
-    evals = _decode_uvarints(ebuf[pos + n_exc:], "exceptions", bound)
-    if evals.size != 2 * n_exc:
-        raise CodecError(f"layout: exceptions stream holds {evals.size} varints, expected {2 * n_exc}")
-    e_gap, e_len = evals[:n_exc], evals[n_exc:]
-    if n_exc and int(e_len.min()) < 1:
-        raise CodecError("layout: empty exception run")
+    letter3, e_val, e_gap, e_len = _parse_exceptions(exc_raw, bound)
+    n_exc = e_val.size
     n_gap, n_exc_bytes = _total(e_gap), _total(e_len)
     if n_gap + n_exc_bytes > n_res:
         raise CodecError("layout: exception run past end of residues")
@@ -431,11 +473,7 @@ def join(bases: np.ndarray, streams: Mapping[str, bytes], max_output: int) -> by
         raise CodecError(f"layout: got {bases.size} bases, the layout needs {n_res - n_exc_bytes}")
 
     # ---- case
-    c_runs = _decode_uvarints(np.frombuffer(case_raw, dtype=np.uint8), "case", bound)
-    if c_runs.size % 2:
-        raise CodecError("layout: case stream holds an odd number of runs")
-    if c_runs.size > 1 and int(c_runs[1:].min()) < 1:
-        raise CodecError("layout: empty case run")
+    c_runs = _parse_case(case_raw, bound)
     n_cased = _total(c_runs)
     if n_cased > n_res:
         raise CodecError("layout: case run past end of residues")
@@ -451,7 +489,7 @@ def join(bases: np.ndarray, streams: Mapping[str, bytes], max_output: int) -> by
         del exc_mask
     else:
         residues = table[bases]
-    del evals, e_gap, e_len
+    del e_gap, e_len
     if c_runs.size:
         low = np.repeat(_alternating(c_runs.size // 2)[:-1], c_runs)
         cased = residues[:n_cased]

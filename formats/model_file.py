@@ -18,6 +18,10 @@ Kind 6, "mix with codon models": kind 5 whose local-model entries carry one more
 (1, or 3 for one table per step phase), and one more list after the residual rate: the
 :class:`codec.predictors.codon.CodonSpec` of the frame-tracking codon models (at most one entry).
 
+Kind 7, "mix with case context": kind 6 with one more byte after the codon list, the case-context
+flags (``codec.predictors.mixer.CASE_*``: which weight sets and contexts a base's lowercase bit
+selects; at least one, each for a stage the model has).
+
 Kind 2, "neural mix": a context mix, plus the integer CNN+LSTM of ``spec/NEURAL.md`` as an extra mixer
 input, the mixer's initial weights, and primed count-table entries (statistics of the training set
 the adaptive models start from). Arrays are little-endian; their lengths follow from the shapes.
@@ -39,6 +43,7 @@ KIND_MIX = 3
 KIND_MIX_VOTES = 4
 KIND_MIX_LOCAL = 5
 KIND_MIX_CODON = 6
+KIND_MIX_CASE = 7
 MAX_MODEL_BYTES = 64 << 20
 MIXER_NODES = 3
 
@@ -140,7 +145,7 @@ CodonEntry = Struct(
 )
 
 
-def _mix_body(votes: bool, local: bool = False, codon: bool = False) -> Struct:
+def _mix_body(votes: bool, local: bool = False, codon: bool = False, case: bool = False) -> Struct:
     return Struct(
         "mixer_rate" / Int32sl,
         "weight_init" / Int32sl,
@@ -156,6 +161,7 @@ def _mix_body(votes: bool, local: bool = False, codon: bool = False) -> Struct:
         *(["local" / PrefixedArray(Int8ul, LocalPeriodEntry if codon else LocalEntry),
            "residual_rate" / Int32sl] if local else []),
         *(["codon" / PrefixedArray(Int8ul, CodonEntry)] if codon else []),
+        *(["case_context" / Int8ul] if case else []),
         "has_net" / Int8ul,
         "net" / If(this.has_net == 1, NeuralNetBody),
         "primed_count" / Int32ul,
@@ -168,6 +174,7 @@ MixBody = _mix_body(votes=False)
 MixVotesBody = _mix_body(votes=True)
 MixLocalBody = _mix_body(votes=True, local=True)
 MixCodonBody = _mix_body(votes=True, local=True, codon=True)
+MixCaseBody = _mix_body(votes=True, local=True, codon=True, case=True)
 
 ModelFile = Struct(
     "magic" / Const(MODEL_MAGIC),
@@ -177,7 +184,8 @@ ModelFile = Struct(
 )
 
 _BODIES = {KIND_CONTEXT_MIX: ContextMixBody, KIND_NEURAL_MIX: NeuralMixBody, KIND_MIX: MixBody,
-           KIND_MIX_VOTES: MixVotesBody, KIND_MIX_LOCAL: MixLocalBody, KIND_MIX_CODON: MixCodonBody}
+           KIND_MIX_VOTES: MixVotesBody, KIND_MIX_LOCAL: MixLocalBody, KIND_MIX_CODON: MixCodonBody,
+           KIND_MIX_CASE: MixCaseBody}
 
 
 def build_context_mix(learning_rate: int, weight_init: int, models: list[dict]) -> bytes:
@@ -197,9 +205,11 @@ def build_neural_mix(context_mix: dict, net: dict, mixer_init: bytes, primed_row
 def build_mix(fields: dict, net: dict | None, primed_rows: bytes = b"", primed_counts: bytes = b"") -> bytes:
     """Kind-3 model bytes; kind 4 where ``fields`` has a non-empty ``votes`` list; kind 5 where it
     has local models or a residual rate; kind 6 where it has codon models or a local model with a
-    period other than 1. ``fields`` holds the body's parameters and model lists; ``net`` the
+    period other than 1; kind 7 where it has case-context flags. ``fields`` holds the body's parameters and model lists; ``net`` the
     network's shape fields and parameter bytes, or None."""
-    if fields.get("codon") or any(m.get("period", 1) != 1 for m in fields.get("local", [])):
+    if fields.get("case_context"):
+        kind, struct = KIND_MIX_CASE, MixCaseBody
+    elif fields.get("codon") or any(m.get("period", 1) != 1 for m in fields.get("local", [])):
         kind, struct = KIND_MIX_CODON, MixCodonBody
     elif fields.get("local") or fields.get("residual_rate"):
         kind, struct = KIND_MIX_LOCAL, MixLocalBody

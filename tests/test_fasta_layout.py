@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from formats.errors import CodecError
-from formats.fasta_layout import SIDE_STREAMS, Layout, join, split
+from formats.fasta_layout import SIDE_STREAMS, Layout, base_case, join, split
 
 DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -153,6 +153,36 @@ def test_roundtrip_fasta_like(data: bytes) -> None:
     if lay.streams["exceptions"][:1] == b"T":
         seq = b"".join(line for line in data.split(b"\n") if not line[:1] in (b">", b";"))
         assert lay.bases.size == sum(seq.upper().count(c) for c in b"ACGT")
+
+
+def _case_by_relabelling(data: bytes, letter3: int) -> np.ndarray:
+    """Reference for base_case: relabel every base letter, lowercase to 'A' and upper case to 'C'
+    (and the other of T/U to an exception letter, so no residue changes its kind); the bases of
+    the relabelled input are then 0 exactly where a base was lowercase."""
+    other = (ord("U") if letter3 == ord("T") else ord("T"))
+    table = np.arange(256, dtype=np.uint8)
+    for letter in (ord("A"), ord("C"), ord("G"), letter3):
+        table[letter], table[letter | 0x20] = ord("C"), ord("A")
+    table[other], table[other | 0x20] = ord("X"), ord("x")
+    return split(table[np.frombuffer(data, np.uint8)].tobytes()).bases == 0
+
+
+@given(st.one_of(fasta_like(), st.binary(max_size=500)))
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_base_case_is_each_base_s_lowercase_bit(data: bytes) -> None:
+    lay = split(data)
+    expected = _case_by_relabelling(data, lay.streams["exceptions"][0])
+    assert np.array_equal(base_case(lay.streams, lay.bases.size, len(data)), expected)
+
+
+def test_base_case_checks_sizes_before_allocating() -> None:
+    lay = split(b">r\nACGTacgtNNacgt\n")
+    assert base_case(lay.streams, 12, 17).tolist() == [0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1]
+    for name, value in (("case", uvarint(0) + uvarint(1 << 40)), ("exceptions", b"T" + uvarint(1) + b"N"
+                                                                   + uvarint(1 << 40) + uvarint(1)),
+                        ("case", b"\x80"), ("exceptions", b"Q")):
+        with pytest.raises(CodecError, match="layout"):
+            base_case({**lay.streams, name: value}, 12, 17)
 
 
 def _data_files() -> list[Path]:

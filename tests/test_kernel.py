@@ -22,6 +22,7 @@ from codec.predictors.kernel import available, set_threads
 from codec.predictors.codon import CodonSpec
 from codec.predictors.local_models import LocalSpec
 from codec.predictors.mix import MixPredictor, MixSpec
+from codec.predictors.mixer import CASE_RESIDUAL, CASE_SHARED, CASE_SSE
 from codec.predictors.neural import NeuralMixerInput
 from codec.predictors.repeat import RepeatSpec
 from codec.predictors.repeat_votes import VoteSpec
@@ -36,8 +37,9 @@ VOTES = VoteSpec(voters=5, bucket=3, index_bits=9, window=12, threshold=5, decay
 LOCAL = (LocalSpec(0, 31), LocalSpec(2, 3, 2), LocalSpec(4, 255))
 PERIODIC = (LocalSpec(1, 7, 1, 3), LocalSpec(3, 15, 2, 3))
 CODON = CodonSpec((3, 2, 5), 6, 4, 15, 1)
+CASE_ALL = CASE_RESIDUAL | CASE_SHARED | CASE_SSE
 FULL = MixSpec(MODELS, (TolerantSpec(2, 16, 8), TolerantSpec(3, 8, 2)), REPEAT, sse_order=2, votes=VOTES,
-               local=LOCAL + PERIODIC, residual_rate=40, codon=CODON)
+               local=LOCAL + PERIODIC, residual_rate=40, codon=CODON, case_context=CASE_ALL)
 
 
 def _sequence(n: int, seed: int) -> np.ndarray:
@@ -48,6 +50,13 @@ def _sequence(n: int, seed: int) -> np.ndarray:
     seq = np.concatenate(parts * (n // 2800 + 1))[:n].copy()
     seq[rng.integers(0, n, n // 50)] = rng.integers(0, 4, n // 50)
     return seq
+
+
+def _case(shape: tuple[int, int], seed: int) -> np.ndarray:
+    """A (T, lanes) grid of lowercase bits in runs (soft-masked stretches), as the engine passes."""
+    rng = np.random.default_rng(seed)
+    flips = rng.random(shape) < 0.02
+    return (np.cumsum(flips, axis=0) % 2).astype(np.uint8)
 
 
 def _state(pred) -> list[np.ndarray]:
@@ -84,8 +93,9 @@ def _compare(make, seq: np.ndarray, lanes: int, blocks: int = 2) -> None:
         length = len(block) // lanes
         steps = block[:length * lanes].reshape(lanes, length).T
         counts = np.minimum(lanes, np.maximum(1, lanes - (np.arange(length) - length // 2)))
+        case = _case(steps.shape, b)
         for p in (ref, fast):
-            p.start_block(np.full(lanes, length))
+            p.start_block(np.full(lanes, length), case)
         for t in range(length):
             k = int(counts[t])
             f_ref, f_fast = ref.predict(k), fast.predict(k)
@@ -98,7 +108,8 @@ def _compare(make, seq: np.ndarray, lanes: int, blocks: int = 2) -> None:
 
 @pytest.mark.parametrize("variant", ["full", "no-competition", "no-sse", "no-repeat", "no-votes",
                                      "no-ir-repeat", "sse-3", "no-tolerant", "kind-4", "kind-5", "no-local",
-                                     "no-residual", "no-codon", "codon-3", "codon-only"])
+                                     "no-residual", "no-codon", "codon-3", "codon-only", "no-case",
+                                     "case-residual", "case-shared", "case-sse"])
 def test_compiled_mix_step_equals_the_reference(variant: str) -> None:
     spec = {
         "full": FULL,
@@ -116,6 +127,10 @@ def test_compiled_mix_step_equals_the_reference(variant: str) -> None:
         "no-codon": dataclasses.replace(FULL, codon=None),
         "codon-3": dataclasses.replace(FULL, codon=CodonSpec((6, 1), 3, 7, 255, 2)),
         "codon-only": dataclasses.replace(FULL, local=(), residual_rate=0),
+        "no-case": dataclasses.replace(FULL, case_context=0),
+        "case-residual": dataclasses.replace(FULL, case_context=CASE_RESIDUAL),
+        "case-shared": dataclasses.replace(FULL, case_context=CASE_SHARED),
+        "case-sse": dataclasses.replace(FULL, case_context=CASE_SSE),
     }[variant]
     _compare(lambda c: MixPredictor(spec, 24, compiled=c), _sequence(12000, 1), 24)
 
@@ -147,19 +162,19 @@ def test_compiled_context_mix_equals_the_reference() -> None:
        voters=st.integers(1, 9), bucket=st.integers(1, 6), decay=st.integers(1, 8),
        local_order=st.integers(0, 4), local_limit=st.integers(1, 255), residual_rate=st.integers(0, 300),
        period=st.sampled_from([1, 3]), codon_order=st.integers(1, 8), hypotheses=st.sampled_from([3, 6]),
-       codon_decay=st.integers(1, 16))
+       codon_decay=st.integers(1, 16), case_context=st.integers(0, CASE_ALL))
 def test_compiled_step_equals_the_reference_for_any_parameters(seed: int, lanes: int, limit: int, order: int,
                                                                hashed: bool, slots: int, kmer: int, voters: int,
                                                                bucket: int, decay: int, local_order: int,
                                                                local_limit: int, residual_rate: int, period: int,
                                                                codon_order: int, hypotheses: int,
-                                                               codon_decay: int) -> None:
+                                                               codon_decay: int, case_context: int) -> None:
     cms = (ContextModelSpec(2, 0, 1, limit, True), ContextModelSpec(order, 10 if hashed else 0, 8, 255, True))
     votes = VoteSpec(voters, bucket, 8, 12, 4, decay, 256 * decay)
     codon = CodonSpec((codon_order, 1 + seed % 8), hypotheses, codon_decay, local_limit, 1 + decay % 3)
     spec = MixSpec(cms, (TolerantSpec(1, 12, 3),), RepeatSpec(kmer, 10, 9, slots, 12, 4, True), votes=votes,
                    local=(LocalSpec(local_order, local_limit, 1 + decay % 3, period),), residual_rate=residual_rate,
-                   codon=codon)
+                   codon=codon, case_context=case_context)
     _compare(lambda c: MixPredictor(spec, lanes, compiled=c), _sequence(lanes * 60, seed), lanes)
 
 
@@ -203,8 +218,8 @@ def test_compiled_encoder_block_equals_the_reference() -> None:
     preds = [MixPredictor(FULL, lanes, compiled=c) for c in (False, True)]
     for pred in preds:
         blocks = []
-        for _ in range(2):
-            pred.start_block(np.full(lanes, length))
+        for b in range(2):
+            pred.start_block(np.full(lanes, length), _case(steps.shape, b))
             blocks.append(encode_block(pred, steps, counts))
         results.append(blocks)
     for (f_ref, s_ref), (f_fast, s_fast) in zip(*results):
@@ -223,13 +238,14 @@ def test_compiled_decoder_block_equals_the_reference() -> None:
     bases = _sequence(20000, 7).astype(np.uint8)
     lens, counts, grid = _lane_grid(len(bases), 16)
     steps = bases[grid]
+    case = _case(steps.shape, 7)
     coder = MixPredictor(FULL, 16, compiled=False)
-    coder.start_block(lens)
+    coder.start_block(lens, case)
     body = rans_encode(*encode_block(coder, steps, counts), steps, lens)
     decoded = []
     for compiled in (False, True):
         pred = MixPredictor(FULL, 16, compiled=compiled)
-        pred.start_block(lens)
+        pred.start_block(lens, case)
         decoder = LaneDecoder(body, lens)
         out = np.zeros(grid.shape, dtype=np.uint8)
         if not (compiled and pred.decode_steps(decoder, counts, out)):
@@ -244,7 +260,7 @@ def test_compiled_decoder_block_equals_the_reference() -> None:
     for a, c in zip(decoded[0][1], decoded[1][1], strict=True):
         assert np.array_equal(a, c)
     pred = MixPredictor(FULL, 16, compiled=True)
-    pred.start_block(lens)
+    pred.start_block(lens, case)
     with pytest.raises(CodecError, match="truncated"):
         pred.decode_steps(LaneDecoder(body[:-4 * 50], lens), counts, np.zeros(grid.shape, dtype=np.uint8))
 

@@ -21,7 +21,7 @@ from codec.predictors.codon import CodonSpec
 from codec.predictors.context_models import ContextModelSpec
 from codec.predictors.local_models import LocalSpec
 from codec.predictors.mix import MixPredictor, MixSpec
-from codec.predictors.mixer import cost_table
+from codec.predictors.mixer import CASE_RESIDUAL, CASE_SHARED, CASE_SSE, cost_table
 from codec.predictors.repeat import RepeatSpec
 from codec.predictors.repeat_votes import VoteSpec, entry_positions
 from codec.predictors.sse import APM
@@ -38,11 +38,15 @@ VOTES = VoteSpec(voters=16, bucket=8, index_bits=16, window=16, threshold=10, de
 LOCAL = (LocalSpec(0, 31), LocalSpec(2, 15, 2))
 
 
-def _bits(spec: MixSpec, seq: np.ndarray, lanes: int = 1) -> np.ndarray:
-    """Code length (bits) of every base of ``seq`` split into ``lanes`` contiguous lanes."""
+CASE_ALL = CASE_RESIDUAL | CASE_SHARED | CASE_SSE
+
+
+def _bits(spec: MixSpec, seq: np.ndarray, lanes: int = 1, case: np.ndarray | None = None) -> np.ndarray:
+    """Code length (bits) of every base of ``seq`` split into ``lanes`` contiguous lanes (``case``:
+    each base's lowercase bit, for a model that reads it)."""
     steps = seq.reshape(lanes, -1).T
     pred = MixPredictor(spec, lanes)
-    pred.start_block(np.full(lanes, steps.shape[0]))
+    pred.start_block(np.full(lanes, steps.shape[0]), None if case is None else case.reshape(lanes, -1).T.copy())
     with small_matrix_threads():
         freq, _ = encode_block(pred, steps, np.full(steps.shape[0], lanes))
     return -np.log2(freq.T.reshape(-1) / FREQ_TOTAL)
@@ -237,11 +241,19 @@ def test_mix_model_file_round_trip() -> None:
         data = models.encode_mix(framed)
         assert model_file.parse_model(data)[0] == model_file.KIND_MIX_CODON
         assert models.Model("x", data).spec == framed
+    for flags, local, codon in ((CASE_ALL, LOCAL, CodonSpec((4, 2))), (CASE_SSE, (), None),
+                                (CASE_SHARED | CASE_RESIDUAL, LOCAL, None)):
+        cased = dataclasses.replace(spec, competition=True, local=local, residual_rate=24, codon=codon,
+                                    case_context=flags)
+        assert cased.rounding
+        data = models.encode_mix(cased)
+        assert model_file.parse_model(data)[0] == model_file.KIND_MIX_CASE
+        assert models.Model("x", data).spec == cased
 
 
-def _mix_body(framed: bool = False, **changes) -> bytes:
+def _mix_body(framed: bool = False, case: int = 0, **changes) -> bytes:
     spec = MixSpec(SHORT, (TolerantSpec(1, 16, 8),), REPEAT, votes=VOTES, local=LOCAL, residual_rate=24,
-                   codon=CodonSpec((4, 2)) if framed else None)
+                   codon=CodonSpec((4, 2)) if framed else None, case_context=case)
     kind, body = model_file.parse_model(models.encode_mix(spec))
     fields = {k: v for k, v in body.items() if not k.startswith("_")}
     for key, value in changes.items():
@@ -250,7 +262,7 @@ def _mix_body(framed: bool = False, **changes) -> bytes:
             fields[outer][int(idx)][inner] = value
         else:
             fields[key] = value
-    struct = model_file.MixCodonBody if framed else model_file.MixLocalBody
+    struct = model_file.MixCaseBody if case else model_file.MixCodonBody if framed else model_file.MixLocalBody
     return model_file.ModelFile.build(dict(kind=kind, body=struct.build(fields)))
 
 
@@ -282,6 +294,52 @@ def test_mix_model_file_rejects_out_of_range_fields(change: dict) -> None:
 def test_kind_6_model_file_rejects_out_of_range_fields(change: dict) -> None:
     with pytest.raises(CodecError, match="model"):
         models.Model("bad", _mix_body(framed=True, **change)).parts
+
+
+@pytest.mark.parametrize("change", [
+    {"case_context": 0}, {"case_context": 8}, {"case_context": 255}, {"case_context": CASE_ALL, "residual_rate": 0},
+    {"case_context": CASE_SHARED, "competition": 0}, {"case_context": CASE_SSE | CASE_RESIDUAL, "sse_order": 0},
+])
+def test_kind_7_model_file_rejects_bad_case_flags(change: dict) -> None:
+    with pytest.raises(CodecError, match="model"):
+        models.Model("bad", _mix_body(case=CASE_ALL, **change)).parts
+
+
+def test_case_context_learns_what_soft_masked_bases_have_in_common() -> None:
+    """Soft-masked stretches (repeats) have their own statistics: here lowercase runs are AT-rich
+    and the rest GC-rich, in random runs. The lowercase bits the archive stores anyway let the
+    mixers and the APM keep one weight set per kind of stretch; on all upper-case input the case
+    context changes nothing."""
+    rng = np.random.default_rng(21)
+    runs = rng.integers(20, 200, 600)
+    case = np.repeat(np.arange(len(runs)) % 2, runs)[:40000].astype(np.uint8)
+    at_rich, gc_rich = np.array([0.4, 0.1, 0.1, 0.4]), np.array([0.1, 0.4, 0.4, 0.1])
+    u = rng.random(len(case))[:, None]
+    seq = (u > np.cumsum(np.where(case[:, None] == 1, at_rich, gc_rich), axis=1)).sum(axis=1)
+    spec = MixSpec(SHORT, (TolerantSpec(1, 16, 8),), REPEAT, sse_order=2, local=LOCAL, residual_rate=24)
+    cased = dataclasses.replace(spec, case_context=CASE_ALL)
+    plain = _bits(spec, seq, 8, case).mean()
+    with_case = _bits(cased, seq, 8, case).mean()
+    assert with_case < plain - 0.02, (plain, with_case)
+    upper = np.zeros_like(case)
+    assert np.array_equal(_bits(spec, seq, 8, upper), _bits(cased, seq, 8, upper))
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([b"ACGT", b"acgt", b"N", b"n", b"RYk", b"\n", b">h\n"]),
+                          st.integers(1, 60)), max_size=80),
+       st.integers(64, 2048), st.integers(1, 8), st.integers(0, 2**16))
+def test_case_context_round_trip(runs: list, block_size: int, lanes: int, seed: int) -> None:
+    """Soft-masked FASTA with N runs, IUPAC codes and headers, in any blocks and lanes, round-trips
+    under a case-context model (the decoder rebuilds each block's lowercase bits before its bases)."""
+    rng = np.random.default_rng(seed)
+    data = b"".join(bytes(rng.choice(np.frombuffer(alphabet, np.uint8), n)) for alphabet, n in runs)
+    spec = MixSpec(SHORT, (TolerantSpec(1, 16, 8),), REPEAT, sse_order=2, local=LOCAL, residual_rate=24,
+                   case_context=CASE_ALL)
+    model = models.Model("case-test", models.encode_mix(spec))
+    c = Compressor(6, model, block_size=block_size, lanes=lanes, min_lane_bases=8)
+    archive = c.compress(data) + c.flush()
+    assert Decompressor(model).decompress(archive) == data
 
 
 def test_mix_model_file_rejects_two_repeat_sets_and_huge_tables() -> None:
@@ -338,14 +396,16 @@ GOLDEN_MIX_FREQUENCIES = {"mix-v1": "7cf3080099aef04d", "mix-max-v1": "c780934f0
                           "mix-max-v3": "7d4ddcf91d0f31af", "mix-v4": "c046efc889905dea",
                           "mix-max-v4": "507eff63625a1fda", "mix-lite-v4": "a8af199b9a0934bf",
                           "mix-lite-v5": "80eb0f54240e3e40", "mix-v5": "c6c594456ec5b705",
-                          "mix-max-v5": "d9a8a72fab09c74f"}
+                          "mix-max-v5": "d9a8a72fab09c74f", "mix-lite-v6": "db0b75417cc2ba89",
+                          "mix-v6": "78156dd1c3a771e4", "mix-max-v6": "5ec4eea5d40d6c6c"}
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN_MIX_FREQUENCIES))
 def test_bundled_mix_golden_frequencies(name: str) -> None:
     seq = np.concatenate([bases(1500, seed=9), _revcomp(bases(1500, seed=9))]).reshape(4, -1).T.copy()
+    case = (np.arange(seq.size).reshape(seq.shape) // 97 % 2).astype(np.uint8)  # soft-masked stretches
     pred = models.BUNDLED[name].predictor(4)
-    pred.start_block(np.full(4, seq.shape[0]))
+    pred.start_block(np.full(4, seq.shape[0]), case)
     with small_matrix_threads():
         freq, _ = encode_block(pred, seq, np.full(seq.shape[0], 4))
     digest = hashlib.sha256(freq.astype("<u4").tobytes()).hexdigest()[:16]

@@ -1,8 +1,8 @@
 """Next-base predictors. Every predictor is exact integer arithmetic over all lanes at once.
 
 The stream engine drives a predictor block after block; its state (tables, mixer weights, per-lane
-histories) carries across blocks. Before a block the engine calls ``start_block(lane_lengths)``; per step it calls ``predict(k)`` for the active lanes
-``0..k-1`` and then ``update(symbols)`` with their true symbols; the encoder does it in
+histories) carries across blocks. Before a block the engine calls ``start_block(lane_lengths,
+case)``; per step it calls ``predict(k)`` for the active lanes ``0..k-1`` and then ``update(symbols)`` with their true symbols; the encoder does it in
 :func:`encode_block`, the decoder interleaves it with the entropy decoder, and both see identical
 frequencies.
 """
@@ -23,9 +23,10 @@ class Predictor(Protocol):
 
     lanes: int
 
-    def start_block(self, lane_lengths: np.ndarray) -> None:
+    def start_block(self, lane_lengths: np.ndarray, case: np.ndarray | None = None) -> None:
         """A block begins whose lanes are contiguous runs of these lengths, in order (models that
-        address earlier bases by position use it)."""
+        address earlier bases by position use it). ``case``: the block's (T, lanes) uint8 grid of
+        lowercase bits, given only to a predictor whose ``reads_case`` is true (None: all upper)."""
 
     def predict(self, k: int) -> np.ndarray:
         """Integer frequencies, shape (k, 4), int64, each >= 1, each row summing to FREQ_TOTAL."""

@@ -87,8 +87,8 @@ class ContextMixPredictor(CompiledBlocks):
         """(non-empty table rows, their packed counts): what a trained model ships as ``primed``."""
         return self._cm.table_entries()
 
-    def start_block(self, lane_lengths: np.ndarray) -> None:
-        """Nothing to do: context models address bases by context, not position."""
+    def start_block(self, lane_lengths: np.ndarray, case: np.ndarray | None = None) -> None:
+        """Nothing to do: context models address bases by context, not position, and read no case."""
 
     def predict(self, k: int) -> np.ndarray:
         if self._compiled():

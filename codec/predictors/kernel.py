@@ -26,7 +26,7 @@ import numpy as np
 from codec.constants import FREQ_BITS, FREQ_TOTAL, PROB_BITS, RANS_LOW, RANS_WORD_BITS, STRETCH_LIMIT
 from codec.fixedpoint import pow2_table, squash_table, stretch_table
 from codec.predictors.context_models import HASH_MULT, PAIR_BITS
-from codec.predictors.mixer import BIAS, LR_SHIFT, cost_table
+from codec.predictors.mixer import BIAS, CASE_RESIDUAL, CASE_SHARED, CASE_SSE, LR_SHIFT, cost_table
 from codec.predictors.repeat import COUNT_LIMIT, MISS_BUCKETS, REPEAT_STATES, RUN_BOUNDS, RUN_CAP
 from codec.predictors.repeat_votes import VOTE_FLOOR
 from codec.predictors.sse import BUCKETS as APM_BUCKETS, STEP as APM_STEP
@@ -201,13 +201,13 @@ def _scaled_error(p, i, j, hi, lo, rate):
 
 
 @_jit
-def _mix_residual(w, first, st, i, n_in, squash, dot, p):
-    """:func:`_mix` of the residual mixer of lane i: its inputs are ``first[i]`` (the mixed stretch)
-    followed by the n_in model inputs st[i] (read in place, not copied)."""
+def _mix_residual(w, wrow, first, st, i, n_in, squash, dot, p):
+    """:func:`_mix` of the residual mixer of lane i with weight row ``wrow``: its inputs are
+    ``first[i]`` (the mixed stretch) followed by the n_in model inputs st[i] (read in place)."""
     for j in range(3):
-        acc = w[0, j, 0] * first[i, j]
+        acc = w[wrow, j, 0] * first[i, j]
         for m in range(n_in):
-            acc += w[0, j, 1 + m] * st[i, j, m]
+            acc += w[wrow, j, 1 + m] * st[i, j, m]
         _output(acc, i, j, squash, dot, p)
 
 
@@ -242,8 +242,9 @@ def _learn_shared(w, wset, st, k, n_in, p, sym, rate, rnd, partial, first, off):
 
 
 @_jit_lanes
-def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extra):
-    """Frequencies (k, 4) of lanes 0..k-1; fills ``scratch`` for :func:`update`."""
+def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extra, case):
+    """Frequencies (k, 4) of lanes 0..k-1; fills ``scratch`` for :func:`update`. ``case`` (lanes,):
+    each lane's lowercase bit at this step, a context where ``layout[22]`` says (CASE_* flags)."""
     table, hist, ctx_mask, mult, shift, offsets, st2, st_offset = cm[0], cm[1], cm[3], cm[4], cm[5], \
         cm[6], cm[7], cm[8]
     tol_hist, tol_cols, tol_mask, tol_st_offset = tol[0], tol[2], tol[3], tol[4]
@@ -256,8 +257,8 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
         loc[17]
     n_loc = len(loc_mask)
     n_cod = len(cmask)
-    res_rate = layout[20]
-    p5, dot5 = scratch[26], scratch[27]
+    res_rate, case_flags = layout[20], layout[22]
+    p5, dot5, res_set = scratch[26], scratch[27], scratch[28]
     score, classes = comp[0], comp[1]
     apm = sse[0]
     stretch, squash = scratch[0], scratch[1]
@@ -298,6 +299,7 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
     for i in _prange(k):
         h = hist[i]
         po = pos[i]
+        cs = np.int64(case[i])
         for m in range(n_cm):
             _packed_node_stretches(st, i, m, vals[i, m], st2, st_offset[m])
         for t in range(n_tol):
@@ -357,6 +359,8 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
             for bound in RUN_BOUNDS:
                 rs += 1 if best_run > bound else 0
             wset[i] = classes[c] * REPEAT_STATES + rs
+            if case_flags & CASE_SHARED:
+                wset[i] = 2 * wset[i] + cs
             _mix(shared_w, wset[i], st, i, n_in, squash, dot2, p2)
             for j in range(3):
                 st_fin[i, j, 0] = dot[i, j]
@@ -369,11 +373,14 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
             for j in range(3):
                 po[j] = p[i, j]
         if res_rate:
-            _mix_residual(res_w, dot3 if competition else dot, st, i, n_in, squash, dot5, p5)
+            res_set[i] = cs if case_flags & CASE_RESIDUAL else 0
+            _mix_residual(res_w, res_set[i], dot3 if competition else dot, st, i, n_in, squash, dot5, p5)
             for j in range(3):
                 po[j] = p5[i, j]
         if sse_order:
             hctx = np.int64(h & sse_mask)
+            if case_flags & CASE_SSE:
+                hctx += cs * (3 << (2 * sse_order))
             for j in range(3):
                 ctx = hctx + (j << (2 * sse_order))
                 sv = stretch[po[j]] + STRETCH_LIMIT
@@ -416,7 +423,7 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
     n_loc = len(loc_mask)
     n_cod = len(cmask)
     res_rate, rnd = layout[20], layout[21]
-    res_partial, p5, zero_set, shared_partial = scratch[25], scratch[26], scratch[28], scratch[29]
+    res_partial, p5, res_set, shared_partial = scratch[25], scratch[26], scratch[28], scratch[29]
     score, classes, cost = comp
     apm, apm_total, apm_count, apm_used = sse
     rows, st, tol_pred, tol_seen, rep_pred, rep_state = scratch[2:8]
@@ -508,7 +515,7 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
     if competition:
         _learn_shared(shared_w, wset, st, k, n_in, p2, sym, mixer_rate, rnd, shared_partial, dot, 0)
     if res_rate:
-        _learn_shared(res_w, zero_set, st, k, n_in, p5, sym, res_rate, rnd, res_partial,
+        _learn_shared(res_w, res_set, st, k, n_in, p5, sym, res_rate, rnd, res_partial,
                       dot3 if competition else dot, 1)
     n_used = 0
     for i in range(k):
@@ -555,14 +562,15 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
 
 @_jit
 def encode(t_begin, t_end, steps, counts, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch,
-           pending, extra, freq, start):
+           pending, extra, case, freq, start):
     """Steps t_begin..t_end-1 of the encoder's block in one call: per step, :func:`predict`, each
     lane's frequency and cumulative start of its symbol (``freq``, ``start``), :func:`update`."""
     rep_read = (rep[0], rep[1], rep[2], rep[3], rep[4], rep[5], rep[6], rep[7])
     sym = np.empty(steps.shape[1], dtype=np.int64)
     for t in range(t_begin, t_end):
         k = counts[t]
-        f = predict(k, cm, tol, rep_read, vote, loc, mixers, comp, (sse[0],), layout, scratch, extra)
+        f = predict(k, cm, tol, rep_read, vote, loc, mixers, comp, (sse[0],), layout, scratch, extra,
+                    case[t if case.shape[0] > 1 else 0])
         for i in range(k):
             s = np.int64(steps[t, i])
             sym[i] = s
@@ -577,7 +585,7 @@ def encode(t_begin, t_end, steps, counts, t_rep, cm, tol, rep, vote, loc, mixers
 
 @_jit
 def decode(t_begin, t_end, counts, coded, lens, x, words, pos, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse,
-           layout, scratch, pending, extra, steps_out):
+           layout, scratch, pending, extra, case, steps_out):
     """Steps t_begin..t_end-1 of the decoder's block in one call: per step, :func:`predict`, the
     rANS decoding of :class:`codec.coder.LaneDecoder` (tail symbols from the recovered states,
     renormalisation words in lane order, the next one at ``pos``), :func:`update`. Returns the
@@ -588,7 +596,8 @@ def decode(t_begin, t_end, counts, coded, lens, x, words, pos, t_rep, cm, tol, r
     low = np.uint64(RANS_LOW)
     for t in range(t_begin, t_end):
         k = counts[t]
-        f = predict(k, cm, tol, rep_read, vote, loc, mixers, comp, (sse[0],), layout, scratch, extra)
+        f = predict(k, cm, tol, rep_read, vote, loc, mixers, comp, (sse[0],), layout, scratch, extra,
+                    case[t if case.shape[0] > 1 else 0])
         m = coded[t] if t < len(coded) else 0
         for i in range(m, k):
             sym[i] = np.int64((x[i] >> np.uint64(2 * (lens[i] - 1 - t))) & _U3)
@@ -893,13 +902,13 @@ class KernelStep:
     """The compiled ``predict``/``update`` of a predictor built from the reference components: a
     :class:`~codec.predictors.context_models.ContextModels` bank, optional tolerant and repeat
     models, a per-lane mixer, optional competition (shared + final mixers), optional per-lane local
-    models and a residual mixer (kind 5), optional codon models (kind 6) and an optional APM. It
-    reads and writes the components' own arrays. Mixer input columns: the bank's models, then the
+    models and a residual mixer (kind 5), optional codon models (kind 6), the case context (kind 7)
+    and an optional APM. It reads and writes the components' own arrays. Mixer input columns: the bank's models, then the
     tolerant and repeat models, ``n_extra`` inputs from ``extra_col`` and the bias at ``bias_col``."""
 
     def __init__(self, cm, lanes: int, lane_mixer, *, bias_col: int, extra_col: int, n_extra: int,
                  tol=None, rep=None, votes=None, local=None, codon=None, competition=None, shared_mixer=None,
-                 final_mixer=None, residual=None, sse=None, sse_order: int = 0) -> None:
+                 final_mixer=None, residual=None, sse=None, sse_order: int = 0, case_flags: int = 0) -> None:
         # Start numba's threads now: a parallel step linked into the fused block functions and loaded
         # from the cache does not start them itself, and would crash if entered first that way.
         numba.get_num_threads()
@@ -979,7 +988,7 @@ class KernelStep:
             sse_params = (0, 0)
         self._layout = (cm.inputs, n_tol, n_rep, extra_col, bias_col, n_in, int(competition is not None),
                         *rates, *sse_params, *rep_layout, residual.rate if residual is not None else 0,
-                        lane_mixer.round)
+                        lane_mixer.round, case_flags)
         self._scratch = (stretch_table().astype(_I64), squash_table().astype(_I64),
                          _empty(lanes, cm.inputs), _empty(lanes, 3, n_in), _empty(lanes, n_tol),
                          _empty(lanes, n_tol, dtype=np.bool_), _empty(lanes, n_rep), _empty(lanes, n_rep),
@@ -987,7 +996,7 @@ class KernelStep:
                          _empty(lanes, 3), _empty(lanes), _empty(lanes),
                          _empty(lanes, n_tol), _empty(lanes, cm.inputs + n_tol, dtype=np.uint32),
                          _empty(lanes, n_rep), _empty(lanes, len(ir_cols)), _empty(lanes, 2),
-                         _empty(lanes, n_rep), _empty(LEARN_GROUPS, 1, 3, n_in + 1), _empty(lanes, 3),
+                         _empty(lanes, n_rep), _empty(LEARN_GROUPS, res_w.shape[0], 3, n_in + 1), _empty(lanes, 3),
                          _empty(lanes, 3), np.zeros(lanes, dtype=_I64),
                          _empty(LEARN_GROUPS, shared_sets, 3, n_in))
         ir_pos = np.full(cm.inputs, -1, dtype=_I64)
@@ -995,24 +1004,30 @@ class KernelStep:
         self._pending = (_empty(cm.inputs, 2 * lanes), _empty(cm.inputs, 2 * lanes), ir_pos)
         self._n_extra = n_extra
         self._no_extra = _empty(lanes, 3, 0)
+        self._upper = _empty(1, lanes, dtype=np.uint8)  # the case grid of a block without one
 
-    def predict(self, k: int, extra: list[np.ndarray]) -> np.ndarray:
-        """(k, 4) frequencies; ``extra`` holds one (k, 3) stretch array per extra input."""
+    def predict(self, k: int, extra: list[np.ndarray], case: np.ndarray | None = None) -> np.ndarray:
+        """(k, 4) frequencies; ``extra`` holds one (k, 3) stretch array per extra input, ``case``
+        (k,) the lanes' lowercase bits (None: all upper case)."""
         global _ran
         ex = np.stack(extra, axis=2).astype(_I64) if extra else self._no_extra[:k]
         with _lock:
             _ran = True
             return predict(k, self._cm, self._tol, self._rep_arrays[:8], self._vote, self._loc, self._mixers,
-                           self._comp, self._sse[:1], self._layout, self._scratch, ex)
+                           self._comp, self._sse[:1], self._layout, self._scratch, ex,
+                           self._upper[0] if case is None else np.ascontiguousarray(case, dtype=np.uint8))
 
-    def encode(self, steps: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """:func:`codec.predictors.encode_block` in one compiled call (no extra inputs)."""
+    def encode(self, steps: np.ndarray, counts: np.ndarray, case: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`codec.predictors.encode_block` in one compiled call (no extra inputs); ``case``
+        is the block's (T, lanes) lowercase grid (None: all upper case)."""
         global _ran
         assert self._n_extra == 0
         freq = np.zeros(steps.shape, dtype=np.uint32)
         start = np.zeros(steps.shape, dtype=np.uint32)
         steps = np.ascontiguousarray(steps, dtype=np.uint8)
         counts = np.asarray(counts, dtype=_I64)
+        case = self._case_grid(case)
         for t0 in range(0, len(counts), _CHUNK_STEPS):
             t1 = min(t0 + _CHUNK_STEPS, len(counts))
             t = self._rep._t if self._rep is not None else 0
@@ -1021,18 +1036,20 @@ class KernelStep:
                 encode(t0, t1, steps, counts, t, self._cm, self._tol, self._rep_arrays, self._vote, self._loc,
                        self._mixers,
                        self._comp, self._sse, self._layout, self._scratch, self._pending, self._no_extra,
-                       freq, start)
+                       case, freq, start)
             if self._rep is not None:
                 self._rep._t += t1 - t0
         return freq, start
 
-    def decode(self, decoder, counts: np.ndarray, steps: np.ndarray) -> None:
+    def decode(self, decoder, counts: np.ndarray, steps: np.ndarray, case: np.ndarray | None = None) -> None:
         """Decode a block with ``decoder`` (a :class:`codec.coder.LaneDecoder`) into ``steps``
-        ((T, lanes) uint8), predicting and learning as it goes (no extra inputs)."""
+        ((T, lanes) uint8), predicting and learning as it goes (no extra inputs); ``case`` as for
+        :meth:`encode`."""
         global _ran
         assert self._n_extra == 0
         counts = np.asarray(counts, dtype=_I64)
         x, words, pos, lens, coded = decoder.arrays()
+        case = self._case_grid(case)
         for t0 in range(0, len(counts), _CHUNK_STEPS):
             t1 = min(t0 + _CHUNK_STEPS, len(counts))
             t = self._rep._t if self._rep is not None else 0
@@ -1041,11 +1058,14 @@ class KernelStep:
                 end = decode(t0, t1, counts, coded, lens, x, words, pos, t, self._cm, self._tol,
                              self._rep_arrays, self._vote, self._loc, self._mixers, self._comp, self._sse,
                              self._layout,
-                             self._scratch, self._pending, self._no_extra, steps)
+                             self._scratch, self._pending, self._no_extra, case, steps)
             if self._rep is not None:
                 self._rep._t += t1 - t0
             decoder.advance(t1 - t0, end - pos if end >= 0 else -1)
             pos = end
+
+    def _case_grid(self, case: np.ndarray | None) -> np.ndarray:
+        return self._upper if case is None else np.ascontiguousarray(case, dtype=np.uint8)
 
     def update(self, symbols: np.ndarray) -> None:
         """Learn the true symbols (k,) of the step just predicted."""
@@ -1064,6 +1084,7 @@ class CompiledBlocks:
 
     _kernel: KernelStep | None
     _extra: tuple
+    _case: np.ndarray | None = None  # the block's (T, lanes) lowercase grid, where the model reads it
 
     def _compiled(self) -> bool:
         """Whether this step runs compiled (the numpy reference otherwise)."""
@@ -1074,12 +1095,12 @@ class CompiledBlocks:
         path here, or an extra input such as the network)."""
         if self._extra or not self._compiled():
             return None
-        return self._kernel.encode(steps, counts)
+        return self._kernel.encode(steps, counts, self._case)
 
     def decode_steps(self, decoder, counts: np.ndarray, steps: np.ndarray) -> bool:
         """Decode a whole block with ``decoder`` (a :class:`codec.coder.LaneDecoder`) into ``steps``
         compiled; False, with nothing done, where steps must go one by one."""
         if self._extra or not self._compiled():
             return False
-        self._kernel.decode(decoder, counts, steps)
+        self._kernel.decode(decoder, counts, steps, self._case)
         return True

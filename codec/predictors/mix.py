@@ -7,7 +7,9 @@ node split). A per-lane mixer combines them. With ``competition``, a second mixe
 are shared by all lanes is selected by Jarvis's competitive prediction (the class of the model that
 has been predicting best) and the repeat models' state, and a small per-lane final mixer combines
 the two. Optionally (kind 5) a residual mixer shared by all lanes takes the mixed value and every
-input again, learning what the lanes have in common. An APM keyed by the node and the last ``sse_order`` bases refines the result, and
+input again, learning what the lanes have in common. An APM keyed by the node and the last
+``sse_order`` bases refines the result. With the case context (kind 7) each base's lowercase bit
+(soft-masking, from the side streams) also selects weight sets and APM contexts. Then
 :func:`context_mix.node_frequencies` turns it into exact integer frequencies. Everything is integer
 arithmetic with specified rounding, so encoder and decoder agree bit for bit (``spec/MIX.md``).
 """
@@ -24,7 +26,7 @@ from codec.predictors.context_mix import BIAS, MixerInput, node_bits, node_frequ
 from codec.predictors.context_models import ContextModels, ContextModelSpec
 from codec.predictors.kernel import CompiledBlocks, KernelStep, available as kernel_available
 from codec.predictors.local_models import LocalModels, LocalSpec
-from codec.predictors.mixer import Competition, Mixer
+from codec.predictors.mixer import CASE_RESIDUAL, CASE_SHARED, CASE_SSE, Competition, Mixer
 from codec.predictors.repeat import REPEAT_STATES, RUN_BOUNDS, RepeatModels, RepeatSpec
 from codec.predictors.repeat_votes import RepeatVoters, VoteSpec
 from codec.predictors.sse import APM
@@ -53,12 +55,13 @@ class MixSpec:
     local: tuple[LocalSpec, ...] = ()  # per-lane low-order models (kind 5)
     residual_rate: int = 0  # kind 5: a last mixer shared by all lanes over every input (0: none)
     codon: CodonSpec | None = None  # kind 6: frame-tracking codon models (and local periods)
+    case_context: int = 0  # kind 7: CASE_* flags, where a base's lowercase bit selects weights/contexts
 
     @property
     def rounding(self) -> bool:
-        """Kinds 5 and 6 (local or codon models, the residual mixer): mixer learning steps round to
-        nearest."""
-        return bool(self.local) or self.residual_rate > 0 or self.codon is not None
+        """Kinds 5 to 7 (local or codon models, the residual mixer, case context): mixer learning
+        steps round to nearest."""
+        return bool(self.local) or self.residual_rate > 0 or self.codon is not None or self.case_context != 0
 
     @property
     def framed(self) -> bool:
@@ -111,15 +114,18 @@ class MixPredictor(CompiledBlocks):
         self._competition = None
         if spec.competition:
             self._competition = Competition(np.array(classes), lanes, spec.competition_decay)
-            self._shared_mixer = Mixer(n + 1, N_CLASSES * REPEAT_STATES, spec.mixer_rate, init, rounding=r)
+            sets = N_CLASSES * REPEAT_STATES * (2 if spec.case_context & CASE_SHARED else 1)
+            self._shared_mixer = Mixer(n + 1, sets, spec.mixer_rate, init, rounding=r)
             self._final = Mixer(3, 1, spec.final_rate, np.array([1 << 15, 1 << 15, 0]), lanes, rounding=r)
         self._residual = None
         if spec.residual_rate:
             # inputs: the mixed stretch (weight 1.0), then every model input and the bias (weight 0)
             res_init = np.zeros(n + 2, dtype=np.int64)
             res_init[0] = 1 << 16
-            self._residual = Mixer(n + 2, 1, spec.residual_rate, res_init, rounding=r)
-        self._sse = APM(3 << (2 * spec.sse_order), spec.sse_rate) if spec.sse_order else None
+            sets = 2 if spec.case_context & CASE_RESIDUAL else 1
+            self._residual = Mixer(n + 2, sets, spec.residual_rate, res_init, rounding=r)
+        sse_cases = 2 if spec.case_context & CASE_SSE else 1
+        self._sse = APM(sse_cases * 3 << (2 * spec.sse_order), spec.sse_rate) if spec.sse_order else None
         self._sse_mask = np.uint64((1 << (2 * spec.sse_order)) - 1)
         self._node = np.arange(3, dtype=np.int64) << (2 * spec.sse_order)
         self._kernel = None
@@ -130,20 +136,33 @@ class MixPredictor(CompiledBlocks):
                 n_extra=len(self._extra), tol=self._tol, rep=self._rep, votes=self._votes, local=self._local,
                 codon=self._codon, competition=comp, shared_mixer=self._shared_mixer if comp else None,
                 final_mixer=self._final if comp else None, residual=self._residual, sse=self._sse,
-                sse_order=spec.sse_order)
+                sse_order=spec.sse_order, case_flags=spec.case_context)
+        self._case = None
+        self._step = 0
 
     def table_entries(self) -> tuple[np.ndarray, np.ndarray]:
         """(non-empty count-table rows, packed counts): the statistics a trained model ships."""
         return self._cm.table_entries()
 
-    def start_block(self, lane_lengths: np.ndarray) -> None:
-        """A block of contiguous lanes with these lengths begins (the repeat models' positions)."""
+    @property
+    def reads_case(self) -> bool:
+        """Whether this model takes the bases' lowercase bits as a context (``start_block``'s case)."""
+        return self.spec.case_context != 0
+
+    def start_block(self, lane_lengths: np.ndarray, case: np.ndarray | None = None) -> None:
+        """A block of contiguous lanes with these lengths begins (the repeat models' positions);
+        ``case`` is its (T, lanes) grid of lowercase bits (None: all upper case)."""
         if self._rep:
             self._rep.start_block(lane_lengths)
+        self._case = case if self.reads_case else None
+        self._step = 0
 
     def predict(self, k: int) -> np.ndarray:
+        case = self._case[self._step, :k].astype(np.int64) if self._case is not None else None
         if self._compiled():
-            return self._kernel.predict(k, [source.stretches(k) for source in self._extra])
+            return self._kernel.predict(k, [source.stretches(k) for source in self._extra], case)
+        if case is None:
+            case = np.zeros(k, dtype=np.int64)
         st = np.empty((k, 3, self._n_models + 1), dtype=np.int64)
         a = self._cm.inputs
         st[..., :a] = self._cm.stretches(k)
@@ -174,7 +193,10 @@ class MixPredictor(CompiledBlocks):
         if self._competition is not None:
             run = self._rep.best_run(k) if self._rep else zero
             rep_state = sum((run > b).astype(np.int64) for b in RUN_BOUNDS)
-            self._shared_mixer.mix(st, self._competition.winner(k) * REPEAT_STATES + rep_state)
+            wset = self._competition.winner(k) * REPEAT_STATES + rep_state
+            if self.spec.case_context & CASE_SHARED:
+                wset = 2 * wset + case
+            self._shared_mixer.mix(st, wset)
             st2 = np.empty((k, 3, 3), dtype=np.int64)
             st2[..., 0] = self._lane_mixer.dot
             st2[..., 1] = self._shared_mixer.dot
@@ -182,13 +204,17 @@ class MixPredictor(CompiledBlocks):
             p = self._final.mix(st2, zero)
             mixed = self._final
         if self._residual is not None:
-            p = self._residual.mix(np.concatenate([mixed.dot[..., None], st], axis=2), zero)
+            res_set = case if self.spec.case_context & CASE_RESIDUAL else zero
+            p = self._residual.mix(np.concatenate([mixed.dot[..., None], st], axis=2), res_set)
         if self._sse is not None:
             ctx = (self._cm.hist[:k] & self._sse_mask).astype(np.int64)[:, None] + self._node
+            if self.spec.case_context & CASE_SSE:
+                ctx += case[:, None] * (3 << (2 * self.spec.sse_order))
             p = self._sse.refine(p, ctx)
         return node_frequencies(p)
 
     def update(self, symbols: np.ndarray) -> None:
+        self._step += 1
         if self._compiled():
             self._kernel.update(symbols)
             for source in self._extra:

@@ -23,6 +23,10 @@ from codec.predictors.context_models import run_starts
 
 LR_SHIFT = 24
 BIAS = 256  # the mixers' bias input
+# case context (model kind 7): what a base's lowercase bit selects (flags of MixSpec.case_context)
+CASE_RESIDUAL = 1  # the residual mixer's weight set
+CASE_SHARED = 2  # the shared mixer's weight set (set index * 2 + case)
+CASE_SSE = 4  # the APM's context (+ case * 3 * 4**sse_order)
 _COST_BITS = 8  # code lengths in units of 1/256 bit
 
 

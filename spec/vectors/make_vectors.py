@@ -317,6 +317,10 @@ VECTORS = [
            [(-1, opts(lanes=4096, min_lane_bases=15))], True),
     *[Vector(f"model_{name}", f"bundled model {name}", "genome.fa", [(-1, opts(model=name))], True)
       for name in sorted(models.BUNDLED)],
+    Vector("case_context", "mix-lite-v6 (kind 7: the lowercase bit of each base selects mixer weights and "
+           "the APM context) on the soft-masked multi-FASTA, lanes=8, min_lane_bases=16: lowercase runs "
+           "between N runs and IUPAC exceptions, across lanes", "multi.fa",
+           [(-1, opts(model="mix-lite-v6", lanes=8, min_lane_bases=16))], True),
     Vector("level1", "level 1 (zstd level 3 side streams), model cm-fast-v1", "genome.fa",
            [(-1, opts(level=1, model="cm-fast-v1"))], True),
     Vector("embedded_cm-v1", "embed_model=True with the bundled cm-v1 model", "genome.fa",
