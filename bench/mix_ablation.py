@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Ablation of a mix model (kinds 3-6): what each model class and mixing stage contributes.
+"""Ablation of a mix model (kinds 3-7): what each model class and mixing stage contributes.
 
     .venv/bin/python bench/mix_ablation.py FILE... [--model NAME] [--level 6] [--variant NAME]...
 
@@ -15,6 +15,7 @@ like any other):
   no-codon        without the codon models (kind 6)
   no-periodic     without the local models that keep one table per codon position (kind 6)
   no-competition  without the competitively selected shared mixer (the lane mixer alone)
+  no-case         without the case context (kind 7; removing a stage also removes its case flag)
   no-network      without the model's network (for models that have one)
   no-priming      without the model's primed table entries (for models that have them)
   +network        with the network of deepdna-mito-v1 as one more mixer input
@@ -33,9 +34,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from codec import models  # noqa: E402
 from codec.engine import Compressor  # noqa: E402
+from codec.predictors.mixer import CASE_RESIDUAL, CASE_SHARED, CASE_SSE  # noqa: E402
 
 VARIANTS = ("full", "no-repeat", "no-voters", "no-stcm", "no-sse", "no-local", "no-residual", "no-codon",
-            "no-periodic", "no-competition", "no-network", "no-priming", "+network")
+            "no-periodic", "no-competition", "no-case", "no-network", "no-priming", "+network")
 
 
 def variant(base: models.Model, name: str) -> models.Model:
@@ -53,17 +55,19 @@ def variant(base: models.Model, name: str) -> models.Model:
     elif name == "no-stcm":
         spec = dataclasses.replace(spec, tolerant=())
     elif name == "no-sse":
-        spec = dataclasses.replace(spec, sse_order=0)
+        spec = dataclasses.replace(spec, sse_order=0, case_context=spec.case_context & ~CASE_SSE)
     elif name == "no-local":
         spec = dataclasses.replace(spec, local=())
     elif name == "no-residual":
-        spec = dataclasses.replace(spec, residual_rate=0)
+        spec = dataclasses.replace(spec, residual_rate=0, case_context=spec.case_context & ~CASE_RESIDUAL)
     elif name == "no-codon":
         spec = dataclasses.replace(spec, codon=None)
     elif name == "no-periodic":
         spec = dataclasses.replace(spec, local=tuple(m for m in spec.local if m.period == 1))
     elif name == "no-competition":
-        spec = dataclasses.replace(spec, competition=False)
+        spec = dataclasses.replace(spec, competition=False, case_context=spec.case_context & ~CASE_SHARED)
+    elif name == "no-case":
+        spec = dataclasses.replace(spec, case_context=0)
     elif name == "+network":
         net = models.BUNDLED["deepdna-mito-v1"].parts.net
     return models.Model(f"{base.name}:{name}", models.encode_mix(spec, net, primed))
