@@ -205,8 +205,8 @@ def build_neural_mix(context_mix: dict, net: dict, mixer_init: bytes, primed_row
 def build_mix(fields: dict, net: dict | None, primed_rows: bytes = b"", primed_counts: bytes = b"") -> bytes:
     """Kind-3 model bytes; kind 4 where ``fields`` has a non-empty ``votes`` list; kind 5 where it
     has local models or a residual rate; kind 6 where it has codon models or a local model with a
-    period other than 1; kind 7 where it has case-context flags. ``fields`` holds the body's parameters and model lists; ``net`` the
-    network's shape fields and parameter bytes, or None."""
+    period other than 1; kind 7 where it has case-context flags. ``fields`` holds the body's
+    parameters and model lists; ``net`` the network's shape fields and parameter bytes, or None."""
     if fields.get("case_context"):
         kind, struct = KIND_MIX_CASE, MixCaseBody
     elif fields.get("codon") or any(m.get("period", 1) != 1 for m in fields.get("local", [])):

@@ -2,9 +2,9 @@
 
 The stream engine drives a predictor block after block; its state (tables, mixer weights, per-lane
 histories) carries across blocks. Before a block the engine calls ``start_block(lane_lengths,
-case)``; per step it calls ``predict(k)`` for the active lanes ``0..k-1`` and then ``update(symbols)`` with their true symbols; the encoder does it in
-:func:`encode_block`, the decoder interleaves it with the entropy decoder, and both see identical
-frequencies.
+case)``; per step it calls ``predict(k)`` for the active lanes ``0..k-1`` and then
+``update(symbols)`` with their true symbols; the encoder does it in :func:`encode_block`, the
+decoder interleaves it with the entropy decoder, and both see identical frequencies.
 """
 
 from __future__ import annotations
