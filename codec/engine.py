@@ -59,12 +59,12 @@ def _lane_grid(n: int, lanes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return lens, active_counts(lens), np.minimum(grid, max(n - 1, 0))
 
 
-def _base_case(predictor, streams: dict[str, bytes], n: int, raw_size: int) -> np.ndarray | None:
-    """The block's per-base lowercase bits where ``predictor`` reads them (else None); computed from
-    the side streams alone, the same way on both sides."""
+def _case_grid(predictor, streams: dict[str, bytes], n: int, raw_size: int, grid: np.ndarray) -> np.ndarray | None:
+    """The block's lowercase bits laid out like its steps ((T, lanes) uint8) where ``predictor``
+    reads them (else None); computed from the side streams alone, the same way on both sides."""
     if not getattr(predictor, "reads_case", False):
         return None
-    return fasta_layout.base_case(streams, n, raw_size).view(np.uint8)
+    return fasta_layout.base_case(streams, n, raw_size).view(np.uint8)[grid]
 
 
 def _stream_bound(raw_size: int) -> int:
@@ -191,8 +191,7 @@ class Compressor:
             mode, lanes, n, streams = fmt.MODE_STORED, 0, 0, [("stored", len(raw), self._pack(raw))]
         else:
             lanes = lanes_for(n, self._lanes, self._min_lane_bases)
-            case = self._case(layout.streams, n, len(raw))
-            body = self._encode_bases(layout.bases, lanes, case)
+            body = self._encode_bases(layout, lanes, len(raw))
             streams = [("body", n, body)] + [
                 (name, len(s), self._pack(s)) for name, s in zip(fasta_layout.SIDE_STREAMS, side)]
             mode = fmt.MODE_CODED
@@ -217,15 +216,13 @@ class Compressor:
     def _pack(self, data: bytes) -> bytes:
         return self._zstd.compress(data) if data else b""
 
-    def _case(self, streams: dict[str, bytes], n: int, raw_size: int) -> np.ndarray | None:
+    def _encode_bases(self, layout: fasta_layout.Layout, lanes: int, raw_size: int) -> bytes:
         if self._predictor is None:
             self._predictor = self._model.predictor(self._lanes, *self._backend)
-        return _base_case(self._predictor, streams, n, raw_size)
-
-    def _encode_bases(self, bases: np.ndarray, lanes: int, case: np.ndarray | None) -> bytes:
+        bases = layout.bases
         lens, counts, grid = _lane_grid(len(bases), lanes)
         steps = bases[grid]
-        self._predictor.start_block(lens, None if case is None else case[grid])
+        self._predictor.start_block(lens, _case_grid(self._predictor, layout.streams, len(bases), raw_size, grid))
         with small_matrix_threads():
             freq, start = encode_block(self._predictor, steps, counts)
         body = rans_encode(freq, start, steps, lens)
@@ -460,10 +457,7 @@ class Decompressor:
             raw = _unpack_stream("stored", *block.streams["stored"])
         else:
             streams = {n: _unpack_stream(n, *block.streams[n]) for n in fasta_layout.SIDE_STREAMS}
-            if self._predictor is None:
-                self._predictor = self._header.model.predictor(self._header.lanes, *self._backend)
-            case = _base_case(self._predictor, streams, b.bases, b.raw_size)
-            bases = self._decode_bases(block.streams["body"][1], b.bases, b.lanes, case)
+            bases = self._decode_bases(block.streams["body"][1], b.bases, b.lanes, streams, b.raw_size)
             raw = fasta_layout.join(bases, streams, max_output=b.raw_size)
         if len(raw) != b.raw_size or zlib.crc32(raw) != b.raw_crc:
             raise CodecError(f"block {index}: decoded bytes do not match their checksum")
@@ -473,10 +467,12 @@ class Decompressor:
         self._sha.update(raw)
         self._out += raw
 
-    def _decode_bases(self, body: bytes, n: int, lanes: int, case: np.ndarray | None) -> np.ndarray:
+    def _decode_bases(self, body: bytes, n: int, lanes: int, streams: dict[str, bytes], raw_size: int) -> np.ndarray:
+        if self._predictor is None:
+            self._predictor = self._header.model.predictor(self._header.lanes, *self._backend)
         lens, counts, grid = _lane_grid(n, lanes)
         decoder = LaneDecoder(body, lens)
-        self._predictor.start_block(lens, None if case is None else case[grid])
+        self._predictor.start_block(lens, _case_grid(self._predictor, streams, n, raw_size, grid))
         steps = np.zeros(grid.shape, dtype=np.uint8)
         pred = self._predictor
         fused = getattr(pred, "decode_steps", None)

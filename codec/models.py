@@ -21,7 +21,7 @@ from codec.predictors.context_models import MAX_COUNT, MAX_DIRECT_ORDER, MAX_ORD
 from codec.predictors.codon import FRAME_HYPOTHESES, MAX_CODON_MODELS, MAX_CODON_ORDER, CodonSpec
 from codec.predictors.local_models import MAX_LOCAL_MODELS, MAX_LOCAL_ORDER, LocalSpec
 from codec.predictors.mix import MixPredictor, MixSpec
-from codec.predictors.mixer import CASE_RESIDUAL, CASE_SHARED, CASE_SSE
+from codec.predictors.mixer import CASE_ALL, CASE_RESIDUAL, CASE_SHARED, CASE_SSE
 from codec.predictors.neural import PARAMETERS, NeuralMixerInput, NeuralNet
 from codec.predictors.repeat import MAX_KMER, RepeatSpec
 from codec.predictors.repeat_votes import MAX_BUCKET, MAX_VOTERS, VoteSpec
@@ -228,10 +228,10 @@ def _decode_mix(body) -> ModelParts:
             raise CodecError(f"model: codon model parameters out of range ({dict(c)})")
         codon = CodonSpec(tuple(c.orders), c.hypotheses, c.decay, c.limit, c.alpha_inv)
     case_context = body.get("case_context", 0)
-    stages = ((CASE_RESIDUAL, residual_rate > 0), (CASE_SHARED, body.competition == 1),
-              (CASE_SSE, body.sse_order > 0))
-    if "case_context" in body and not (case_context and all(
-            has or not case_context & flag for flag, has in stages) and case_context < 2 * CASE_SSE):
+    # the flags whose stage the model has
+    usable = CASE_ALL & ~((0 if residual_rate else CASE_RESIDUAL) | (0 if body.competition else CASE_SHARED)
+                          | (0 if body.sse_order else CASE_SSE))
+    if "case_context" in body and (not case_context or case_context & ~usable):
         raise CodecError(f"model: kind 7 case-context flags {case_context} out of range or for a missing stage")
     spec = MixSpec(models, tolerant, repeat, body.mixer_rate, body.weight_init, bool(body.competition),
                    body.competition_decay, body.final_rate, body.sse_order, body.sse_rate, votes, local,
@@ -358,7 +358,7 @@ _BUNDLED_MIX: dict[str, MixSpec] = {
 # case, the soft-masking the archive stores anyway (0.5-0.7% smaller on soft-masked genomes,
 # identical output on upper-case input)
 _BUNDLED_MIX.update({name.replace("-v5", "-v6"): replace(
-    _BUNDLED_MIX[name], case_context=CASE_RESIDUAL | CASE_SHARED | CASE_SSE)
+    _BUNDLED_MIX[name], case_context=CASE_ALL)
     for name in ("mix-lite-v5", "mix-v5", "mix-max-v5")})
 BUNDLED: dict[str, Model] = {n: Model(n, encode_context_mix(s)) for n, s in _BUNDLED_SPECS.items()}
 BUNDLED.update({n: Model(n, encode_mix(s)) for n, s in _BUNDLED_MIX.items()})

@@ -22,7 +22,7 @@ from codec.predictors.kernel import available, set_threads
 from codec.predictors.codon import CodonSpec
 from codec.predictors.local_models import LocalSpec
 from codec.predictors.mix import MixPredictor, MixSpec
-from codec.predictors.mixer import CASE_RESIDUAL, CASE_SHARED, CASE_SSE
+from codec.predictors.mixer import CASE_ALL, CASE_RESIDUAL, CASE_SHARED, CASE_SSE
 from codec.predictors.neural import NeuralMixerInput
 from codec.predictors.repeat import RepeatSpec
 from codec.predictors.repeat_votes import VoteSpec
@@ -37,7 +37,6 @@ VOTES = VoteSpec(voters=5, bucket=3, index_bits=9, window=12, threshold=5, decay
 LOCAL = (LocalSpec(0, 31), LocalSpec(2, 3, 2), LocalSpec(4, 255))
 PERIODIC = (LocalSpec(1, 7, 1, 3), LocalSpec(3, 15, 2, 3))
 CODON = CodonSpec((3, 2, 5), 6, 4, 15, 1)
-CASE_ALL = CASE_RESIDUAL | CASE_SHARED | CASE_SSE
 FULL = MixSpec(MODELS, (TolerantSpec(2, 16, 8), TolerantSpec(3, 8, 2)), REPEAT, sse_order=2, votes=VOTES,
                local=LOCAL + PERIODIC, residual_rate=40, codon=CODON, case_context=CASE_ALL)
 

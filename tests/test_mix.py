@@ -21,7 +21,7 @@ from codec.predictors.codon import CodonSpec
 from codec.predictors.context_models import ContextModelSpec
 from codec.predictors.local_models import LocalSpec
 from codec.predictors.mix import MixPredictor, MixSpec
-from codec.predictors.mixer import CASE_RESIDUAL, CASE_SHARED, CASE_SSE, cost_table
+from codec.predictors.mixer import CASE_ALL, CASE_RESIDUAL, CASE_SHARED, CASE_SSE, cost_table
 from codec.predictors.repeat import RepeatSpec
 from codec.predictors.repeat_votes import VoteSpec, entry_positions
 from codec.predictors.sse import APM
@@ -36,9 +36,6 @@ SHORT = (ContextModelSpec(1, 0, 1, 255, True), ContextModelSpec(3, 0, 1, 255, Tr
 REPEAT = RepeatSpec(12, 16, 18, 2, 16, 8, True)
 VOTES = VoteSpec(voters=16, bucket=8, index_bits=16, window=16, threshold=10, decay=3, init=2048)
 LOCAL = (LocalSpec(0, 31), LocalSpec(2, 15, 2))
-
-
-CASE_ALL = CASE_RESIDUAL | CASE_SHARED | CASE_SSE
 
 
 def _bits(spec: MixSpec, seq: np.ndarray, lanes: int = 1, case: np.ndarray | None = None) -> np.ndarray:

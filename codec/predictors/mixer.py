@@ -27,6 +27,7 @@ BIAS = 256  # the mixers' bias input
 CASE_RESIDUAL = 1  # the residual mixer's weight set
 CASE_SHARED = 2  # the shared mixer's weight set (set index * 2 + case)
 CASE_SSE = 4  # the APM's context (+ case * 3 * 4**sse_order)
+CASE_ALL = CASE_RESIDUAL | CASE_SHARED | CASE_SSE
 _COST_BITS = 8  # code lengths in units of 1/256 bit
 
 
