@@ -100,6 +100,29 @@ def _jit_lanes(fn):
 
 _prange = numba.prange if numba is not None else range
 
+if numba is not None:
+    from llvmlite import ir as _llvm_ir
+    from numba.core import cgutils as _cgutils, types as _nb_types
+    from numba.extending import intrinsic as _intrinsic
+
+    @_intrinsic
+    def _prefetch(typingctx, arr, idx):
+        """Hint that ``arr[idx]`` is written soon (``llvm.prefetch``, write intent, keep in all cache
+        levels). It changes no value: the load it starts early is one a later step waits for."""
+        def codegen(context, builder, signature, args):
+            aryty = signature.args[0]
+            ary = context.make_array(aryty)(context, builder, args[0])
+            ptr = _cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
+            i32 = _llvm_ir.IntType(32)
+            fnty = _llvm_ir.FunctionType(_llvm_ir.VoidType(), [_cgutils.voidptr_t, i32, i32, i32])
+            fn = _cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+            builder.call(fn, [builder.bitcast(ptr, _cgutils.voidptr_t), i32(1), i32(3), i32(1)])
+            return context.get_dummy_value()
+        return _nb_types.void(arr, idx), codegen
+else:  # pragma: no cover
+    def _prefetch(arr, idx):
+        pass
+
 
 @_jit
 def _popcount(x):
@@ -155,6 +178,16 @@ def _path_cost(cost, s0, s1, hi, lo):
     """Code length (``mixer.path_cost``) of node stretches s0 (node 0) and s1 (node 1 + hi) for the
     coded bits hi, lo."""
     return cost[(s0 if hi == 1 else -s0) + STRETCH_LIMIT] + cost[(s1 if lo == 1 else -s1) + STRETCH_LIMIT]
+
+
+@_jit
+def _local_bases(phase, offset, period, stride):
+    """Each local model's first row at this step (its table for the step phase): the same for every
+    lane, so it is computed once per step."""
+    out = np.empty(len(offset), dtype=np.int64)
+    for c in range(len(offset)):
+        out[c] = offset[c] + (phase % period[c]) * stride[c]
+    return out
 
 
 @_jit
@@ -257,6 +290,7 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
         loc[17]
     n_loc = len(loc_mask)
     n_cod = len(cmask)
+    lbase = _local_bases(phase, loc[21], loc_period, loc_stride)
     res_rate, case_flags = layout[20], layout[22]
     p5, dot5, res_set = scratch[26], scratch[27], scratch[28]
     score, classes = comp[0], comp[1]
@@ -287,11 +321,22 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
             rows[i, m] = _row(h & ctx_mask[m], m, mult, shift, offsets)
         for t in range(n_tol):
             trows[i, t] = _row(tol_hist[i, t] & tol_mask[t], tol_cols[t], mult, shift, offsets)
+        if n_cod:
+            hb = cbest[i]
+            cls = (hb // 3) * 3 + (phase + hb) % 3
+            for c in range(n_cod):
+                crows[i, c] = coff[c] + np.int64(h & cmask[c]) * cnh + cls
+    lcol = n_cm + n_tol  # the local models' and then the codon models' counts follow in vals
     for i in _prange(k):
+        h = hist[i]
         for m in range(n_cm):
             vals[i, m] = table[rows[i, m]]
         for t in range(n_tol):
             vals[i, n_cm + t] = table[trows[i, t]]
+        for c in range(n_loc):
+            vals[i, lcol + c] = loc_counts[i, lbase[c] + np.int64(h & np.uint64(loc_mask[c]))]
+        for c in range(n_cod):
+            vals[i, lcol + n_loc + c] = ctable[crows[i, c]]
         for r in range(n_rep):
             rbase[i, r] = buf[rq[i, r] & buf_mask]
     out = np.empty((k, 4), dtype=np.int64)
@@ -335,15 +380,9 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
             _vote_predict(i, vote, vph, buf, buf_mask, st, n_cm + n_tol + n_rep, stretch)
         loc_col = n_cm + n_tol + n_rep + (1 if n_vote else 0)
         for c in range(n_loc):
-            r = np.int64(h & np.uint64(loc_mask[c])) + (phase % loc_period[c]) * loc_stride[c]
-            _packed_node_stretches(st, i, loc_col + c, loc_counts[i, c, r], loc_st2, loc_st_offset[c])
-        if n_cod:
-            hb = cbest[i]
-            cls = (hb // 3) * 3 + (phase + hb) % 3
-            for c in range(n_cod):
-                row = coff[c] + np.int64(h & cmask[c]) * cnh + cls
-                crows[i, c] = row
-                _packed_node_stretches(st, i, loc_col + n_loc + c, ctable[row], cst2, 0)
+            _packed_node_stretches(st, i, loc_col + c, vals[i, lcol + c], loc_st2, loc_st_offset[c])
+        for c in range(n_cod):
+            _packed_node_stretches(st, i, loc_col + n_loc + c, vals[i, lcol + n_loc + c], cst2, 0)
         for e in range(extra.shape[2]):
             for j in range(3):
                 st[i, j, extra_col + e] = extra[i, j, e]
@@ -412,7 +451,7 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
     """Learn the true symbols ``sym`` (k,) of the step :func:`predict` just made."""
     table, hist, rc, ctx_mask, mult, shift, offsets = cm[:7]
     ir_cols, ir_shift, ir_sym_shift, limit_by_model = cm[9], cm[10], cm[11], cm[12]
-    tol_hist, tol_miss, tol_window, tol_threshold = tol[0], tol[1], tol[5], tol[6]
+    tol_hist, tol_miss, tol_cols, tol_mask, tol_window, tol_threshold = tol[0], tol[1], tol[2], tol[3], tol[5], tol[6]
     buf, rdir, rq, rlive, rrun, rmiss, rhits, rtotal, rindex, lane_start = rep
     lane_w, shared_w, final_w, res_w = mixers
     loc_counts, loc_mask, loc_limit = loc[0], loc[1], loc[2]
@@ -420,6 +459,7 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
     ctable, cmask, coff, cnh, cst2, cscore, cbest, cdecay, climit, crows = loc[8:18]
     c_over, c_check, ccost = loc[18], loc[19], loc[20]
     phase = phase_a[0]
+    lbase = _local_bases(phase, loc[21], loc_period, loc_stride)
     n_loc = len(loc_mask)
     n_cod = len(cmask)
     res_rate, rnd = layout[20], layout[21]
@@ -445,21 +485,32 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
         s = sym[i]
         hi, lo = s >> 1, s & 1
         su = np.uint64(s)
-        for c in range(n_loc):
-            r = np.int64(hist[i] & np.uint64(loc_mask[c])) + (phase % loc_period[c]) * loc_stride[c]
-            sh = np.uint64(8 * s)
-            v = np.uint64(loc_counts[i, c, r]) + (np.uint64(1) << sh)
-            if np.int64((v >> sh) & _U255) > loc_limit[c]:
-                v = (v >> np.uint64(1)) & np.uint64(0x7F7F7F7F)  # each count halved, rounding down
-            loc_counts[i, c, r] = np.uint32(v)
-        if n_cod:
-            _frame_score(i, hi, lo, hist[i], phase, ctable, cmask, coff, cnh, cst2, cscore, cbest, cdecay, ccost)
-        hv = (hist[i] << _U2) | su
+        h0 = hist[i]
+        hv = (h0 << _U2) | su
         rv = (rc[i] >> _U2) | ((_U3 - su) << _U62)
         hist[i] = hv
         rc[i] = rv
+        # the rows and index entries this step's shared phase reads, requested now so that their
+        # cache misses overlap this lane's arithmetic below
         for j in range(n_ir):
             irrows[i, j] = _row(rv >> ir_shift[j], ir_cols[j], mult, shift, offsets)
+            _prefetch(table, irrows[i, j])
+        if n_rep:
+            hd = (hv & kmask) * _HASH_MULT
+            hr = (rv >> np.uint64(rc_shift)) * _HASH_MULT
+            rep_key[i] = np.int64(hd >> np.uint64(kshift))
+            rlook[i, 1] = np.int64(hr >> np.uint64(kshift))
+            _prefetch(rindex, rep_key[i])
+            _prefetch(rindex, rlook[i, 1])
+        for c in range(n_loc):
+            r = lbase[c] + np.int64(h0 & np.uint64(loc_mask[c]))
+            sh = np.uint64(8 * s)
+            v = np.uint64(loc_counts[i, r]) + (np.uint64(1) << sh)
+            if np.int64((v >> sh) & _U255) > loc_limit[c]:
+                v = (v >> np.uint64(1)) & np.uint64(0x7F7F7F7F)  # each count halved, rounding down
+            loc_counts[i, r] = np.uint32(v)
+        if n_cod:
+            _frame_score(i, hi, lo, h0, phase, ctable, cmask, coff, cnh, cst2, cscore, cbest, cdecay, ccost)
         _learn(lane_w, i, st, i, n_in, p, hi, lo, mixer_rate, rnd)
         if competition:
             _learn(final_w, i, st_fin, i, 3, p3, hi, lo, final_rate, rnd)
@@ -486,21 +537,17 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
                 rep_flag[i, r] = 2 if hit else 1 if live else 0
                 _follow(rrun, rmiss, rlive, i, r, hit, np.uint32(rep_wmask), rep_threshold)
                 rq[i, r] += rdir[r]
-            # the k-mer hashes, shifted to the repeat index's and the vote index's sizes
-            hd = (hv & kmask) * _HASH_MULT
-            hr = (rv >> np.uint64(rc_shift)) * _HASH_MULT
-            rep_key[i] = np.int64(hd >> np.uint64(kshift))
-            rlook[i, 1] = np.int64(hr >> np.uint64(kshift))
             if n_vote:
                 _vote_learn(i, s, vote, stretch_t)
                 vkey[i, 0] = np.int64(hd >> vshift)
                 vkey[i, 1] = np.int64(hr >> vshift)
-    # 2. one tight pass over the rows and index entries the lanes touch (their misses overlap), then
-    # the new repeat candidates and voters, which need the index entries
-    warm = 0
+        # the next step's rows, requested for its predict
+        for m in range(n_cm):
+            _prefetch(table, _row(hv & ctx_mask[m], m, mult, shift, offsets))
+        for t in range(n_tol):
+            _prefetch(table, _row(tol_hist[i, t] & tol_mask[t], tol_cols[t], mult, shift, offsets))
+    # 2. the new repeat candidates and voters, which need the index entries
     for i in _prange(k):
-        for j in range(n_ir):
-            warm += np.int64(table[irrows[i, j]])
         if n_rep:
             rlook[i, 0] = rindex[rep_key[i]]
             rlook[i, 1] = rindex[rlook[i, 1]]
@@ -557,7 +604,6 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
             rindex[rep_key[i]] = max(rindex[rep_key[i]], rep_pos[i])
         if n_vote:
             _vote_shared(k, rep_pos, vote)
-    return warm  # keeps the warming reads alive
 
 
 @_jit
@@ -951,15 +997,18 @@ class KernelStep:
                           _empty(lanes, 0, dtype=np.bool_), _empty(lanes, 0), _empty(lanes, 0, dtype=np.uint32),
                           _empty(lanes, 0), _empty(1), _empty(1), _empty(lanes, 0), _empty(lanes, 0),
                           _empty(lanes, 0), _empty(1), _empty(8), _empty(lanes, 2), _empty(lanes, 0), _empty(1))
-        if local is not None and local.inputs:
+        n_loc = local.inputs if local is not None else 0
+        n_cod = codon.inputs if codon is not None else 0
+        if n_loc:
             loc = (local.counts, local.mask, local.limit, local.st_offset, local.st2, local.period,
                    local.stride)
+            loc_offset = local.offset
         else:
-            loc = (_empty(lanes, 0, 1, dtype=np.uint32), _empty(0), _empty(0), _empty(0),
+            loc = (_empty(lanes, 1, dtype=np.uint32), _empty(0), _empty(0), _empty(0),
                    _empty(1, dtype=np.int16), _empty(0), _empty(0))
+            loc_offset = _empty(0)
         phase = local.phase if local is not None else _empty(1)
-        if codon is not None and codon.inputs:
-            n_cod = codon.inputs
+        if n_cod:
             cod = (codon.table, codon.mask, codon.offsets, np.array([codon.hypotheses], dtype=_I64),
                    codon.st2, codon.score, codon.best, np.array([codon.spec.decay], dtype=_I64),
                    codon.limit, _empty(lanes, n_cod), _empty(n_cod, lanes), _empty(n_cod, lanes),
@@ -968,8 +1017,9 @@ class KernelStep:
             cod = (_empty(1, dtype=np.uint32), _empty(0, dtype=np.uint64), _empty(0), _empty(1),
                    _empty(1, dtype=np.int16), _empty(lanes, 6), _empty(lanes), _empty(1), _empty(1), _empty(lanes, 0),
                    _empty(0, lanes), _empty(0, lanes), _empty(1))
-        # local models, the step phase, codon models (one tuple keeps the step functions' signatures)
-        self._loc = (*loc, phase, *cod)
+        # local models, the step phase, codon models, the local models' row offsets (one tuple keeps the
+        # step functions' signatures)
+        self._loc = (*loc, phase, *cod, loc_offset)
         res_w = residual.w if residual is not None else _empty(1, 3, n_in + 1)
         shared_sets = shared_mixer.w.shape[0] if competition is not None else 1
         if competition is not None:
@@ -995,7 +1045,7 @@ class KernelStep:
                          _empty(lanes, n_tol, dtype=np.bool_), _empty(lanes, n_rep), _empty(lanes, n_rep),
                          *(_empty(lanes, 3) for _ in range(6)), _empty(lanes), _empty(lanes, 3, 3),
                          _empty(lanes, 3), _empty(lanes), _empty(lanes),
-                         _empty(lanes, n_tol), _empty(lanes, cm.inputs + n_tol, dtype=np.uint32),
+                         _empty(lanes, n_tol), _empty(lanes, cm.inputs + n_tol + n_loc + n_cod, dtype=np.uint32),
                          _empty(lanes, n_rep), _empty(lanes, len(ir_cols)), _empty(lanes, 2),
                          _empty(lanes, n_rep), _empty(LEARN_GROUPS, res_w.shape[0], 3, n_in + 1), _empty(lanes, 3),
                          _empty(lanes, 3), np.zeros(lanes, dtype=_I64),

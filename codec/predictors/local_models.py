@@ -44,9 +44,11 @@ class LocalModels:
     def __init__(self, specs: Sequence[LocalSpec], lanes: int) -> None:
         self.specs = tuple(specs)
         self.inputs = len(self.specs)
-        rows = max((m.rows() for m in self.specs), default=1)
-        # packed counts (A, C, G, T: one byte each, A lowest) per lane, model and context
-        self.counts = np.zeros((lanes, self.inputs, rows), dtype=np.uint32)
+        sizes = [m.rows() for m in self.specs]
+        # packed counts (A, C, G, T: one byte each, A lowest) per lane and row; model c's rows start at
+        # offset[c] (one compact row of tables per lane: a step reads every lane's, so they stay cached)
+        self.counts = np.zeros((lanes, max(sum(sizes), 1)), dtype=np.uint32)
+        self.offset = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if sizes else np.zeros(0, np.int64)
         self.mask = np.array([4 ** m.order - 1 for m in self.specs], dtype=np.int64)
         self.limit = np.array([m.limit for m in self.specs], dtype=np.int64)
         self.period = np.array([m.period for m in self.specs], dtype=np.int64)
@@ -58,14 +60,14 @@ class LocalModels:
         self._rows = np.zeros((0, self.inputs), dtype=np.int64)
         self.phase = np.zeros(1, dtype=np.int64)  # the step index mod 3 (codon models read it too)
 
-    def _cells(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _cells(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Index of each lane's current row in every model, for lanes 0..k-1."""
-        return np.arange(k)[:, None], np.arange(self.inputs)[None, :], self._rows
+        return np.arange(k)[:, None], self._rows
 
     def stretches(self, k: int, hist: np.ndarray, phase: int = 0) -> np.ndarray:
         """(k, 3, models) inputs of lanes 0..k-1 given their histories (newest base lowest) and the
         step phase (0..2)."""
-        self._rows = (hist[:k, None].astype(np.int64) & self.mask) + (phase % self.period) * self.stride
+        self._rows = self.offset + (hist[:k, None].astype(np.int64) & self.mask) + (phase % self.period) * self.stride
         counts = unpack(self.counts[self._cells(k)], np.int64)
         return node_stretches(self.st2, counts, self.st_offset).astype(np.int64)
 
