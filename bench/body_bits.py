@@ -19,8 +19,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from codec import models  # noqa: E402
-from codec.constants import FREQ_TOTAL  # noqa: E402
-from codec.engine import _lane_grid, lanes_for  # noqa: E402
+from codec.coder import active_counts  # noqa: E402
+from codec.engine import ideal_bits, lane_lengths, lanes_for, to_lanes  # noqa: E402
 from codec.predictors import encode_block, small_matrix_threads  # noqa: E402
 from formats.fasta_layout import base_case, split  # noqa: E402
 
@@ -29,15 +29,13 @@ def body_bits(model: models.Model, bases: np.ndarray, lane_bases: int, max_lanes
               case: np.ndarray | None = None) -> float:
     """Ideal code length (bits) of ``bases`` as one block under ``model``; ``case`` (per base,
     lowercase or not) goes to a model that reads it."""
-    lanes = lanes_for(len(bases), max_lanes, lane_bases)
-    lens, counts, grid = _lane_grid(len(bases), lanes)
+    lens = lane_lengths(len(bases), lanes_for(len(bases), max_lanes, lane_bases))
     pred = model.predictor(max_lanes)
     reads = case is not None and getattr(pred, "reads_case", False)
-    pred.start_block(lens, case.view(np.uint8)[grid] if reads else None)
+    pred.start_block(lens, to_lanes(case.view(np.uint8), lens) if reads else None)
     with small_matrix_threads():
-        freq, _ = encode_block(pred, bases[grid], counts)
-    valid = np.arange(len(freq))[:, None] < lens[None, :]
-    return float(-np.log2(freq[valid] / FREQ_TOTAL).sum())
+        freq, _ = encode_block(pred, to_lanes(bases, lens), active_counts(lens))
+    return ideal_bits(freq)
 
 
 def main() -> None:

@@ -50,21 +50,47 @@ def lanes_for(n_bases: int, lanes_max: int, min_lane_bases: int = MIN_LANE_BASES
     return int(min(lanes_max, max(1, n_bases // min_lane_bases)))
 
 
-def _lane_grid(n: int, lanes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(lengths, per-step active counts, (T, lanes) index of each step's base in block order)."""
-    lens = lane_lengths(n, lanes)
-    starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
-    steps = int(lens[0]) if n else 0
-    grid = starts[None, :] + np.arange(steps)[:, None]
-    return lens, active_counts(lens), np.minimum(grid, max(n - 1, 0))
+def to_lanes(values: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """(T, lanes) steps of a block's per-base ``values`` cut into contiguous lanes of ``lens``
+    (:func:`lane_lengths`: the longer lanes first); entries past a lane's end are 0."""
+    steps, lanes = (int(lens[0]), len(lens)) if len(lens) else (0, 0)
+    full = int(np.count_nonzero(lens == steps))
+    out = np.zeros((steps, lanes), dtype=values.dtype)
+    out[:, :full] = values[:full * steps].reshape(full, steps).T
+    if full < lanes:
+        out[:steps - 1, full:] = values[full * steps:].reshape(lanes - full, steps - 1).T
+    return out
 
 
-def _case_grid(predictor, streams: dict[str, bytes], n: int, raw_size: int, grid: np.ndarray) -> np.ndarray | None:
+def from_lanes(steps: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`to_lanes`: the per-base values in block order."""
+    full = int(np.count_nonzero(lens == steps.shape[0]))
+    return np.concatenate([steps[:, :full].T.ravel(), steps[:-1, full:].T.ravel()])
+
+
+def _case_grid(predictor, streams: dict[str, bytes], n: int, raw_size: int, lens: np.ndarray) -> np.ndarray | None:
     """The block's lowercase bits laid out like its steps ((T, lanes) uint8) where ``predictor``
     reads them (else None); computed from the side streams alone, the same way on both sides."""
     if not getattr(predictor, "reads_case", False):
         return None
-    return fasta_layout.base_case(streams, n, raw_size).view(np.uint8)[grid]
+    return to_lanes(fasta_layout.base_case(streams, n, raw_size).view(np.uint8), lens)
+
+
+def _code_lengths() -> np.ndarray:
+    """float64[FREQ_TOTAL + 1]: -log2(f / FREQ_TOTAL), the ideal bits of a symbol coded with frequency
+    f; 0 for f = 0 (the entries past a lane's end)."""
+    out = np.zeros(FREQ_TOTAL + 1)
+    out[1:] = -np.log2(np.arange(1, FREQ_TOTAL + 1) / FREQ_TOTAL)
+    return out
+
+
+_IDEAL_BITS = _code_lengths()
+
+
+def ideal_bits(freq: np.ndarray) -> float:
+    """Ideal code length, in bits, of a block coded with the (T, lanes) frequencies ``freq`` (0 past
+    a lane's end); summed over slices of steps, so that the temporaries stay small."""
+    return float(sum(_IDEAL_BITS[freq[t:t + 256]].sum() for t in range(0, len(freq), 256)))
 
 
 def _stream_bound(raw_size: int) -> int:
@@ -220,14 +246,13 @@ class Compressor:
         if self._predictor is None:
             self._predictor = self._model.predictor(self._lanes, *self._backend)
         bases = layout.bases
-        lens, counts, grid = _lane_grid(len(bases), lanes)
-        steps = bases[grid]
-        self._predictor.start_block(lens, _case_grid(self._predictor, layout.streams, len(bases), raw_size, grid))
+        lens = lane_lengths(len(bases), lanes)
+        steps = to_lanes(bases, lens)
+        self._predictor.start_block(lens, _case_grid(self._predictor, layout.streams, len(bases), raw_size, lens))
         with small_matrix_threads():
-            freq, start = encode_block(self._predictor, steps, counts)
+            freq, start = encode_block(self._predictor, steps, active_counts(lens))
         body = rans_encode(freq, start, steps, lens)
-        valid = np.arange(len(freq))[:, None] < lens[None, :]
-        self.stats["ideal_body_bits"] += float(-np.log2(freq[valid] / FREQ_TOTAL).sum())
+        self.stats["ideal_body_bits"] += ideal_bits(freq)
         self.stats["body_bytes"] += len(body)
         self.stats["bases"] += len(bases)
         return body
@@ -470,10 +495,11 @@ class Decompressor:
     def _decode_bases(self, body: bytes, n: int, lanes: int, streams: dict[str, bytes], raw_size: int) -> np.ndarray:
         if self._predictor is None:
             self._predictor = self._header.model.predictor(self._header.lanes, *self._backend)
-        lens, counts, grid = _lane_grid(n, lanes)
+        lens = lane_lengths(n, lanes)
+        counts = active_counts(lens)
         decoder = LaneDecoder(body, lens)
-        self._predictor.start_block(lens, _case_grid(self._predictor, streams, n, raw_size, grid))
-        steps = np.zeros(grid.shape, dtype=np.uint8)
+        self._predictor.start_block(lens, _case_grid(self._predictor, streams, n, raw_size, lens))
+        steps = np.zeros((len(counts), lanes), dtype=np.uint8)
         pred = self._predictor
         fused = getattr(pred, "decode_steps", None)
         with small_matrix_threads():
@@ -483,9 +509,7 @@ class Decompressor:
                     steps[t, :k] = sym
                     pred.update(sym)
         decoder.finish()
-        # lanes are contiguous runs of the block, so lane-major order of the valid steps is block order
-        valid = np.arange(len(steps))[None, :] < lens[:, None]
-        return steps.T[valid]
+        return from_lanes(steps, lens)
 
     def _finish(self, footer: Footer) -> None:
         for i, (entry, seen) in enumerate(zip(footer.entries, self._blocks)):

@@ -18,16 +18,36 @@ from codec.constants import PROB_BITS, STRETCH_LIMIT, STRETCH_SCALE
 PROB_ONE = 1 << PROB_BITS
 
 
+# A float64 value this close to a rounding boundary is decided with decimal instead (decided_integers). Float results
+# are within a few ulp (about 1e-11 here) of the exact value, so every other decision is the exact one
+# on any IEEE-754 machine; the guard only saves start-up time (decimal for every entry takes ~0.1 s).
+_GUARD = 1e-6
+
+
+def decided_integers(approx: np.ndarray, boundary_offset: float, exact) -> np.ndarray:
+    """Integers from float ``approx``: ``floor(approx + boundary_offset)`` (0.5: round to nearest,
+    0: floor), with ``exact(i)`` (decimal) where entry i lies within :data:`_GUARD` of a boundary."""
+    shifted = approx + boundary_offset
+    out = np.floor(shifted).astype(np.int64)
+    frac = shifted - np.floor(shifted)
+    for i in np.flatnonzero((frac < _GUARD) | (frac > 1 - _GUARD)).tolist():
+        out[i] = exact(i)
+    return out
+
+
 @lru_cache(maxsize=None)
 def squash_table() -> np.ndarray:
-    """int64[2*STRETCH_LIMIT+1]: round(2**16 / (1 + exp(-d / 256))) clamped to [1, 2**16-1]."""
+    """int64[2*STRETCH_LIMIT+1]: round(2**16 / (1 + exp(-d / 256))) (ties to even) clamped to
+    [1, 2**16-1]."""
     ctx = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN)
-    one = decimal.Decimal(1)
-    out = np.empty(2 * STRETCH_LIMIT + 1, dtype=np.int64)
-    for i, d in enumerate(range(-STRETCH_LIMIT, STRETCH_LIMIT + 1)):
-        e = ctx.exp(ctx.divide(decimal.Decimal(-d), decimal.Decimal(STRETCH_SCALE)))
-        p = ctx.divide(decimal.Decimal(PROB_ONE), ctx.add(one, e))
-        out[i] = int(p.to_integral_value(rounding=decimal.ROUND_HALF_EVEN))
+    d = np.arange(-STRETCH_LIMIT, STRETCH_LIMIT + 1)
+
+    def exact(i: int) -> int:
+        e = ctx.exp(ctx.divide(decimal.Decimal(-int(d[i])), decimal.Decimal(STRETCH_SCALE)))
+        p = ctx.divide(decimal.Decimal(PROB_ONE), ctx.add(decimal.Decimal(1), e))
+        return int(p.to_integral_value(rounding=decimal.ROUND_HALF_EVEN))
+
+    out = decided_integers(PROB_ONE / (1 + np.exp(-d / STRETCH_SCALE)), 0.5, exact)
     np.clip(out, 1, PROB_ONE - 1, out=out)
     out.setflags(write=False)
     return out
@@ -69,10 +89,17 @@ EXP_FRAC = 8          # EXP[d] = round(2**16 * exp(-d / 2**EXP_FRAC))
 EXP_SIZE = 4096
 
 
-def _decimal_table(fn, args: range, scale: int) -> np.ndarray:
+def _decimal_table(fn, approx, args: range, scale: int) -> np.ndarray:
+    """round(scale * fn(a)) (ties to even) for a in ``args``: ``fn`` in decimal, ``approx`` the same
+    function in float64 (:func:`decided_integers` uses decimal only near a tie)."""
     ctx = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN)
-    out = np.array([int(ctx.multiply(fn(ctx, decimal.Decimal(a)), scale).to_integral_value(
-        rounding=decimal.ROUND_HALF_EVEN)) for a in args], dtype=np.int64)
+    a = np.array(args, dtype=np.float64)
+
+    def exact(i: int) -> int:
+        return int(ctx.multiply(fn(ctx, decimal.Decimal(args[i])), scale).to_integral_value(
+            rounding=decimal.ROUND_HALF_EVEN))
+
+    out = decided_integers(approx(a) * scale, 0.5, exact)
     out.setflags(write=False)
     return out
 
@@ -82,7 +109,8 @@ def sigmoid_table() -> np.ndarray:
     """int64[2*GATE_LIMIT+1]: round(2**15 * sigmoid(n / 128)) for n = -GATE_LIMIT..GATE_LIMIT."""
     def f(ctx, n):
         return ctx.divide(1, ctx.add(1, ctx.exp(ctx.divide(-n, 1 << GATE_FRAC))))
-    return _decimal_table(f, range(-GATE_LIMIT, GATE_LIMIT + 1), 1 << GATE_ONE_BITS)
+    return _decimal_table(f, lambda n: 1 / (1 + np.exp(-n / (1 << GATE_FRAC))), range(-GATE_LIMIT, GATE_LIMIT + 1),
+                          1 << GATE_ONE_BITS)
 
 
 @lru_cache(maxsize=None)
@@ -91,13 +119,15 @@ def tanh_table() -> np.ndarray:
     def f(ctx, n):
         e = ctx.exp(ctx.divide(-2 * n, 1 << GATE_FRAC))
         return ctx.divide(ctx.subtract(1, e), ctx.add(1, e))
-    return _decimal_table(f, range(-GATE_LIMIT, GATE_LIMIT + 1), 1 << GATE_ONE_BITS)
+    return _decimal_table(f, lambda n: np.tanh(n / (1 << GATE_FRAC)), range(-GATE_LIMIT, GATE_LIMIT + 1),
+                          1 << GATE_ONE_BITS)
 
 
 @lru_cache(maxsize=None)
 def exp_table() -> np.ndarray:
     """int64[EXP_SIZE]: round(2**16 * exp(-d / 256)) for d = 0..EXP_SIZE-1."""
-    return _decimal_table(lambda ctx, d: ctx.exp(ctx.divide(-d, 1 << EXP_FRAC)), range(EXP_SIZE), 1 << 16)
+    return _decimal_table(lambda ctx, d: ctx.exp(ctx.divide(-d, 1 << EXP_FRAC)), lambda d: np.exp(-d / (1 << EXP_FRAC)),
+                          range(EXP_SIZE), 1 << 16)
 
 
 POW2_SIZE = 4096
@@ -108,4 +138,4 @@ def pow2_table() -> np.ndarray:
     """int64[POW2_SIZE]: round(2**16 * 2**(-d / 256)) for d = 0..POW2_SIZE-1 (weights of code
     lengths in 1/256 bit; the repeat voters')."""
     return _decimal_table(lambda ctx, d: ctx.power(decimal.Decimal(2), ctx.divide(-d, 1 << 8)),
-                          range(POW2_SIZE), 1 << 16)
+                          lambda d: np.exp2(-d / (1 << 8)), range(POW2_SIZE), 1 << 16)

@@ -80,3 +80,20 @@ def test_truncated_and_corrupt_bodies_raise() -> None:
             dec.finish()
     with pytest.raises(CodecError):
         LaneDecoder(b"\xff" * 32, lens)  # initial states out of range
+
+
+@given(n=st.integers(0, 3000), lanes=st.integers(1, 64), seed=st.integers(0, 2**32 - 1))
+def test_lane_layout_is_contiguous_runs_and_inverts(n: int, lanes: int, seed: int) -> None:
+    """The engine's (T, lanes) layout: lane j holds the j-th contiguous run of the block (the longer
+    lanes first), zeros past its end, and from_lanes restores block order."""
+    from codec.engine import from_lanes, lane_lengths, to_lanes
+
+    values = np.random.default_rng(seed).integers(1, 256, n).astype(np.uint8)
+    lens = lane_lengths(n, lanes)
+    steps = to_lanes(values, lens)
+    assert steps.shape == (int(lens[0]), lanes)
+    starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    for j in range(lanes):
+        assert np.array_equal(steps[:lens[j], j], values[starts[j]:starts[j] + lens[j]])
+        assert not steps[lens[j]:, j].any()
+    assert np.array_equal(from_lanes(steps, lens), values)

@@ -230,13 +230,15 @@ def test_compiled_encoder_block_equals_the_reference() -> None:
 def test_compiled_decoder_block_equals_the_reference() -> None:
     """The decoder's fused block reads back what was coded, leaves the same predictor state as the
     step-by-step decoder, and reports a truncated body as the step-by-step decoder does."""
-    from codec.coder import LaneDecoder, encode as rans_encode
-    from codec.engine import _lane_grid
+    from codec.coder import LaneDecoder, active_counts, encode as rans_encode
+    from codec.engine import from_lanes, lane_lengths, to_lanes
     from formats.errors import CodecError
 
     bases = _sequence(20000, 7).astype(np.uint8)
-    lens, counts, grid = _lane_grid(len(bases), 16)
-    steps = bases[grid]
+    lens = lane_lengths(len(bases), 16)
+    counts = active_counts(lens)
+    steps = to_lanes(bases, lens)
+    assert np.array_equal(from_lanes(steps, lens), bases)
     case = _case(steps.shape, 7)
     coder = MixPredictor(FULL, 16, compiled=False)
     coder.start_block(lens, case)
@@ -246,20 +248,19 @@ def test_compiled_decoder_block_equals_the_reference() -> None:
         pred = MixPredictor(FULL, 16, compiled=compiled)
         pred.start_block(lens, case)
         decoder = LaneDecoder(body, lens)
-        out = np.zeros(grid.shape, dtype=np.uint8)
+        out = np.zeros(steps.shape, dtype=np.uint8)
         if not (compiled and pred.decode_steps(decoder, counts, out)):
             for t, k in enumerate(counts.tolist()):
                 out[t, :k] = sym = decoder.decode(pred.predict(k))
                 pred.update(sym)
         decoder.finish()
         decoded.append((out, _state(pred)))
-    valid = np.arange(len(grid))[:, None] < lens[None, :]
-    assert np.array_equal(decoded[1][0][valid], steps[valid])
+    assert np.array_equal(from_lanes(decoded[1][0], lens), bases)
     assert np.array_equal(decoded[0][0], decoded[1][0])
     for a, c in zip(decoded[0][1], decoded[1][1], strict=True):
         assert np.array_equal(a, c)
     pred = MixPredictor(FULL, 16, compiled=True)
     pred.start_block(lens, case)
     with pytest.raises(CodecError, match="truncated"):
-        pred.decode_steps(LaneDecoder(body[:-4 * 50], lens), counts, np.zeros(grid.shape, dtype=np.uint8))
+        pred.decode_steps(LaneDecoder(body[:-4 * 50], lens), counts, np.zeros(steps.shape, dtype=np.uint8))
 

@@ -40,6 +40,48 @@ def test_tables_are_pinned() -> None:
     assert (st[1:] == -st[1:][::-1]).all()
 
 
+def test_fixed_point_tables_equal_their_decimal_definitions() -> None:
+    """Every logistic table, built from float64 with decimal only near a rounding boundary, equals
+    its definition evaluated entirely in correctly rounded decimal arithmetic."""
+    import decimal
+
+    from codec import fixedpoint as fp
+    from codec.predictors.mixer import cost_table
+
+    ctx = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN)
+    D = decimal.Decimal
+
+    def table(values, rounding=decimal.ROUND_HALF_EVEN):
+        return np.array([int(v.to_integral_value(rounding=rounding)) for v in values], dtype=np.int64)
+
+    d = range(-3072, 3073)
+    squash = np.clip(table(ctx.divide(65536, ctx.add(1, ctx.exp(ctx.divide(-x, 256)))) for x in d), 1, 65535)
+    assert np.array_equal(fp.squash_table(), squash)
+    ln2 = ctx.ln(D(2))
+    cost = table((ctx.multiply(ctx.divide(ctx.ln(ctx.divide(D(65536), D(int(p)))), ln2), 256) for p in squash),
+                 decimal.ROUND_FLOOR)
+    assert np.array_equal(cost_table(), cost)
+    g = range(-1023, 1024)
+    assert np.array_equal(fp.sigmoid_table(), table(ctx.multiply(
+        ctx.divide(1, ctx.add(1, ctx.exp(ctx.divide(-x, 128)))), 1 << 15) for x in g))
+    assert np.array_equal(fp.tanh_table(), table(ctx.multiply(ctx.divide(
+        ctx.subtract(1, ctx.exp(ctx.divide(-2 * x, 128))), ctx.add(1, ctx.exp(ctx.divide(-2 * x, 128)))), 1 << 15)
+        for x in g))
+    assert np.array_equal(fp.exp_table(), table(ctx.multiply(ctx.exp(ctx.divide(-x, 256)), 1 << 16)
+                                                for x in range(4096)))
+    assert np.array_equal(fp.pow2_table(), table(ctx.multiply(ctx.power(D(2), ctx.divide(-x, 256)), 1 << 16)
+                                                 for x in range(4096)))
+
+
+def test_decided_integers_uses_the_exact_value_near_a_boundary() -> None:
+    from codec.fixedpoint import decided_integers
+
+    approx = np.array([2.4999999999, 2.5, 3.5000000001, 7.2, -1.5])
+    # the float side alone would give 2, 3, 4, 7, -1; the exact callback decides the three near ties
+    out = decided_integers(approx, 0.5, lambda i: 100 + i)
+    assert out.tolist() == [100, 101, 102, 7, 104]
+
+
 def test_frequencies_valid_and_deterministic() -> None:
     spec = models.BUNDLED["cm-v1"].spec
     bases = _bases(4096)

@@ -1040,7 +1040,8 @@ class KernelStep:
         self._layout = (cm.inputs, n_tol, n_rep, extra_col, bias_col, n_in, int(competition is not None),
                         *rates, *sse_params, *rep_layout, residual.rate if residual is not None else 0,
                         lane_mixer.round, case_flags)
-        self._scratch = (stretch_table().astype(_I64), squash_table().astype(_I64),
+        # the stretch table as int16 (|stretch| <= STRETCH_LIMIT): 128 KB, which stays cached
+        self._scratch = (stretch_table().astype(np.int16), squash_table().astype(_I64),
                          _empty(lanes, cm.inputs), _empty(lanes, 3, n_in), _empty(lanes, n_tol),
                          _empty(lanes, n_tol, dtype=np.bool_), _empty(lanes, n_rep), _empty(lanes, n_rep),
                          *(_empty(lanes, 3) for _ in range(6)), _empty(lanes), _empty(lanes, 3, 3),

@@ -18,7 +18,7 @@ from functools import lru_cache
 import numpy as np
 
 from codec.constants import PROB_BITS, STRETCH_LIMIT
-from codec.fixedpoint import squash_table
+from codec.fixedpoint import decided_integers, squash_table
 from codec.predictors.context_models import run_starts
 
 LR_SHIFT = 24
@@ -45,13 +45,13 @@ def cost_table() -> np.ndarray:
     ln2 = ctx.ln(decimal.Decimal(2))
     scale = decimal.Decimal(1 << _COST_BITS)
     one = decimal.Decimal(1 << PROB_BITS)
-    out = np.empty(2 * STRETCH_LIMIT + 1, dtype=np.int64)
-    cache: dict[int, int] = {}
-    for i, p in enumerate(squash_table().tolist()):
-        if p not in cache:
-            bits = ctx.divide(ctx.ln(ctx.divide(one, decimal.Decimal(p))), ln2)
-            cache[p] = int(ctx.multiply(bits, scale).to_integral_value(rounding=decimal.ROUND_FLOOR))
-        out[i] = cache[p]
+    p = squash_table()
+
+    def exact(i: int) -> int:
+        bits = ctx.divide(ctx.ln(ctx.divide(one, decimal.Decimal(int(p[i])))), ln2)
+        return int(ctx.multiply(bits, scale).to_integral_value(rounding=decimal.ROUND_FLOOR))
+
+    out = decided_integers((PROB_BITS - np.log2(p)) * (1 << _COST_BITS), 0.0, exact)
     out.setflags(write=False)
     return out
 
