@@ -339,12 +339,9 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
             vals[i, lcol + n_loc + c] = ctable[crows[i, c]]
         for r in range(n_rep):
             rbase[i, r] = buf[rq[i, r] & buf_mask]
-    out = np.empty((k, 4), dtype=np.int64)
-    pos = np.empty((k, 3), dtype=np.int64)
+    loc_col = n_cm + n_tol + n_rep + (1 if n_vote else 0)
+    # the count models' node stretches: table lookups only, so that many lanes' misses overlap
     for i in _prange(k):
-        h = hist[i]
-        po = pos[i]
-        cs = np.int64(case[i])
         for m in range(n_cm):
             _packed_node_stretches(st, i, m, vals[i, m], st2, st_offset[m])
         for t in range(n_tol):
@@ -359,6 +356,16 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
             tol_pred[i, t] = best
             tol_seen[i, t] = bc > 0
             _node_stretches(st, i, n_cm + t, c0, c1, c2, c3, st2, tol_st_offset[t])
+        for c in range(n_loc):
+            _packed_node_stretches(st, i, loc_col + c, vals[i, lcol + c], loc_st2, loc_st_offset[c])
+        for c in range(n_cod):
+            _packed_node_stretches(st, i, loc_col + n_loc + c, vals[i, lcol + n_loc + c], cst2, 0)
+    out = np.empty((k, 4), dtype=np.int64)
+    pos = np.empty((k, 3), dtype=np.int64)
+    for i in _prange(k):
+        h = hist[i]
+        po = pos[i]
+        cs = np.int64(case[i])
         best_run = 0
         for r in range(n_rep):
             col = n_cm + n_tol + r
@@ -378,11 +385,6 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
             st[i, 2, col] = lo if hi == 1 else 0
         if n_vote:
             _vote_predict(i, vote, vph, buf, buf_mask, st, n_cm + n_tol + n_rep, stretch)
-        loc_col = n_cm + n_tol + n_rep + (1 if n_vote else 0)
-        for c in range(n_loc):
-            _packed_node_stretches(st, i, loc_col + c, vals[i, lcol + c], loc_st2, loc_st_offset[c])
-        for c in range(n_cod):
-            _packed_node_stretches(st, i, loc_col + n_loc + c, vals[i, lcol + n_loc + c], cst2, 0)
         for e in range(extra.shape[2]):
             for j in range(3):
                 st[i, j, extra_col + e] = extra[i, j, e]
