@@ -8,7 +8,9 @@ share one stream: at each step the lanes that need words take them in lane order
 The last ``TAIL`` symbols of each lane are not rANS-coded: they ride, 2 bits each, in the lane's
 initial encoder state, which the decoder recovers as its final state. This turns the 31 bits that a
 fixed initial state would waste into payload, and cuts the per-lane flush cost by about 60%.
-The byte layout is specified in ``spec/FORMAT.md`` (body stream).
+The byte layout is specified in ``spec/FORMAT.md`` (body stream). The encoder's step loop also runs
+compiled (``kernel.rans_encode_steps``, the same arithmetic), as the decoder's does inside the
+predictor's fused block.
 """
 
 from __future__ import annotations
@@ -58,6 +60,22 @@ def encode(freq: np.ndarray, start: np.ndarray, symbols: np.ndarray, lane_length
         if hi > lo:
             sl = slice(lo, hi)
             x[sl] |= symbols[t, sl].astype(_U64) << _tail_bits(lane_lengths, t, sl)
+    words = encode_steps(freq, start, coded, x)
+    return x.astype("<u8").tobytes() + words.astype("<u4").tobytes()
+
+
+def encode_steps(freq: np.ndarray, start: np.ndarray, coded: np.ndarray, x: np.ndarray,
+                 compiled: bool | None = None) -> np.ndarray:
+    """The rANS steps of :func:`encode`, last step first: each step's ``coded[t]`` lanes renormalise
+    (in lane order) and take their symbol. ``x`` holds the initial states and ends with the final
+    ones; returns the renormalisation words in stream order. ``compiled`` (default: where the
+    compiled step runs) picks the compiled loop, which gives the same words and states."""
+    if compiled is None:
+        from codec.predictors import kernel
+        compiled = kernel.available() and kernel.runs_here()
+    if compiled:
+        from codec.predictors.kernel import rans_encode_steps
+        return rans_encode_steps(freq, start, np.asarray(coded, dtype=np.int64), x)
     pieces: list[np.ndarray] = []
     for t in range(len(coded) - 1, -1, -1):
         k = coded[t]
@@ -68,8 +86,7 @@ def encode(freq: np.ndarray, start: np.ndarray, symbols: np.ndarray, lane_length
         xs[need] >>= _WORD_SHIFT
         x[:k] = ((xs // f) << _SHIFT) + (xs % f) + start[t, :k].astype(_U64)
     pieces.reverse()
-    words = np.concatenate(pieces) if pieces else np.empty(0, "<u4")
-    return x.astype("<u8").tobytes() + words.tobytes()
+    return np.concatenate(pieces) if pieces else np.empty(0, "<u4")
 
 
 class LaneDecoder:

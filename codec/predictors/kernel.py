@@ -671,6 +671,41 @@ def decode(t_begin, t_end, counts, coded, lens, x, words, pos, t_rep, cm, tol, r
     return pos
 
 
+_RANS_XMAX_SHIFT = (RANS_LOW.bit_length() - 1) - FREQ_BITS + RANS_WORD_BITS  # x_max(f) = f << this
+
+
+@_jit
+def rans_encode_steps(freq, start, coded, x):
+    """The step loop of :func:`codec.coder.encode` (same arithmetic, same output): steps from last to
+    first, the coded lanes of each renormalising in lane order and then taking their symbol. ``x``
+    (lanes,) holds the initial states and ends with the final ones; returns the renormalisation
+    words in stream order (step by step, lane order within a step)."""
+    xmax_shift = np.uint64(_RANS_XMAX_SHIFT)
+    word_mask = np.uint64((1 << RANS_WORD_BITS) - 1)
+    n_steps = len(coded)
+    words = np.empty(max(coded.sum(), 1), dtype=np.uint32)
+    ends = np.empty(n_steps + 1, dtype=np.int64)  # step t's words are words[ends[t + 1]:ends[t]]
+    n = 0
+    for t in range(n_steps - 1, -1, -1):
+        ends[t + 1] = n
+        for i in range(coded[t]):
+            f = np.uint64(freq[t, i])
+            xi = x[i]
+            if xi >= (f << xmax_shift):
+                words[n] = np.uint32(xi & word_mask)
+                n += 1
+                xi >>= np.uint64(RANS_WORD_BITS)
+            x[i] = ((xi // f) << np.uint64(FREQ_BITS)) + (xi % f) + np.uint64(start[t, i])
+    ends[0] = n
+    out = np.empty(n, dtype=np.uint32)
+    m = 0
+    for t in range(n_steps):
+        for j in range(ends[t + 1], ends[t]):
+            out[m] = words[j]
+            m += 1
+    return out
+
+
 @_jit
 def _count_model(g, k, sym, table, rows, irrows, jir, ir_sym_shift, hist, lim, over_keys, check_rows):
     """Model g's count increments of the step: the lanes' contexts and, when ``jir`` >= 0 (its
