@@ -64,15 +64,21 @@ def encode(freq: np.ndarray, start: np.ndarray, symbols: np.ndarray, lane_length
     return x.astype("<u8").tobytes() + words.astype("<u4").tobytes()
 
 
+# Loading the compiled loop costs about 0.13 s once per process, what the numpy loop spends on about
+# 10,000 steps (13 us a step): fewer steps stay with numpy.
+COMPILED_MIN_STEPS = 10_000
+
+
 def encode_steps(freq: np.ndarray, start: np.ndarray, coded: np.ndarray, x: np.ndarray,
                  compiled: bool | None = None) -> np.ndarray:
     """The rANS steps of :func:`encode`, last step first: each step's ``coded[t]`` lanes renormalise
     (in lane order) and take their symbol. ``x`` holds the initial states and ends with the final
-    ones; returns the renormalisation words in stream order. ``compiled`` (default: where the
-    compiled step runs) picks the compiled loop, which gives the same words and states."""
+    ones; returns the renormalisation words in stream order. ``compiled`` picks the compiled loop,
+    which gives the same words and states; by default it runs for blocks of at least
+    :data:`COMPILED_MIN_STEPS` steps, where the compiled step runs."""
     if compiled is None:
         from codec.predictors import kernel
-        compiled = kernel.available() and kernel.runs_here()
+        compiled = len(coded) >= COMPILED_MIN_STEPS and kernel.available() and kernel.runs_here()
     if compiled:
         from codec.predictors.kernel import rans_encode_steps
         return rans_encode_steps(freq, start, np.asarray(coded, dtype=np.int64), x)
