@@ -107,8 +107,9 @@ if numba is not None:
 
     @_intrinsic
     def _prefetch(typingctx, arr, idx):
-        """Hint that ``arr[idx]`` is written soon (``llvm.prefetch``, write intent, keep in all cache
-        levels). It changes no value: the load it starts early is one a later step waits for."""
+        """Hint that ``arr[idx]`` is wanted soon (``llvm.prefetch`` with write intent, as the count
+        rows it serves are read and then written; kept in all cache levels). It changes no value: it
+        starts early a load that a later loop would wait for."""
         def codegen(context, builder, signature, args):
             aryty = signature.args[0]
             ary = context.make_array(aryty)(context, builder, args[0])
