@@ -1,9 +1,11 @@
 """Integer logistic tables shared by every predictor (bit-exact on any machine).
 
 ``squash`` maps the stretch domain ``[-STRETCH_LIMIT, STRETCH_LIMIT]`` to a 16-bit probability;
-``stretch`` is its integer inverse. The squash table is computed with :mod:`decimal` (software
-arithmetic, correctly rounded, identical on every platform); stretch is derived from it by an integer
-search, exactly as lpaq1 does. ``tests/test_fixedpoint.py`` pins the SHA-256 of both tables.
+``stretch`` is its integer inverse. Every table is defined by correctly rounded :mod:`decimal`
+arithmetic (identical on every platform); it is computed in float64 and falls back to decimal for the
+few entries too close to a rounding boundary for float to decide (:func:`decided_integers`), which
+gives the same integers. Stretch is derived from squash by an integer search, exactly as lpaq1 does.
+``tests/test_predictor.py`` pins the tables and compares them with all-decimal evaluations.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from codec.constants import PROB_BITS, STRETCH_LIMIT, STRETCH_SCALE
 PROB_ONE = 1 << PROB_BITS
 
 
-# A float64 value this close to a rounding boundary is decided with decimal instead (decided_integers). Float results
-# are within a few ulp (about 1e-11 here) of the exact value, so every other decision is the exact one
-# on any IEEE-754 machine; the guard only saves start-up time (decimal for every entry takes ~0.1 s).
+# A float64 value this close to a rounding boundary is decided with decimal instead. Float results are
+# within a few ulp (about 1e-11 here) of the exact value, so every other decision is the exact one on
+# any IEEE-754 machine; decimal for every entry would cost about 0.5 s of start-up for all the tables.
 _GUARD = 1e-6
 
 
