@@ -27,8 +27,9 @@ _SHIFT = _U64(FREQ_BITS)
 _WORD_SHIFT = _U64(RANS_WORD_BITS)
 _WORD_MASK = _U64((1 << RANS_WORD_BITS) - 1)
 _LOW = _U64(RANS_LOW)
-# x_max(f) = ((RANS_LOW >> FREQ_BITS) << RANS_WORD_BITS) * f
-_XMAX_SHIFT = _U64((RANS_LOW.bit_length() - 1) - FREQ_BITS + RANS_WORD_BITS)
+# x_max(f) = ((RANS_LOW >> FREQ_BITS) << RANS_WORD_BITS) * f = f << XMAX_SHIFT
+XMAX_SHIFT = (RANS_LOW.bit_length() - 1) - FREQ_BITS + RANS_WORD_BITS
+_XMAX_SHIFT = _U64(XMAX_SHIFT)
 STATE_LIMIT = RANS_LOW << RANS_WORD_BITS  # states live in [RANS_LOW, STATE_LIMIT)
 
 
@@ -76,12 +77,12 @@ def encode_steps(freq: np.ndarray, start: np.ndarray, coded: np.ndarray, x: np.n
     ones; returns the renormalisation words in stream order. ``compiled`` picks the compiled loop,
     which gives the same words and states; by default it runs for blocks of at least
     :data:`COMPILED_MIN_STEPS` steps, where the compiled step runs."""
+    from codec.predictors import kernel  # lazily: the predictors package imports this module
+
     if compiled is None:
-        from codec.predictors import kernel
         compiled = len(coded) >= COMPILED_MIN_STEPS and kernel.available() and kernel.runs_here()
     if compiled:
-        from codec.predictors.kernel import rans_encode_steps
-        return rans_encode_steps(freq, start, np.asarray(coded, dtype=np.int64), x)
+        return kernel.rans_encode_steps(freq, start, np.asarray(coded, dtype=np.int64), x)
     pieces: list[np.ndarray] = []
     for t in range(len(coded) - 1, -1, -1):
         k = coded[t]

@@ -23,6 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from codec.coder import XMAX_SHIFT
 from codec.constants import FREQ_BITS, FREQ_TOTAL, PROB_BITS, RANS_LOW, RANS_WORD_BITS, STRETCH_LIMIT
 from codec.fixedpoint import pow2_table, squash_table, stretch_table
 from codec.predictors.context_models import HASH_MULT, PAIR_BITS
@@ -672,16 +673,13 @@ def decode(t_begin, t_end, counts, coded, lens, x, words, pos, t_rep, cm, tol, r
     return pos
 
 
-_RANS_XMAX_SHIFT = (RANS_LOW.bit_length() - 1) - FREQ_BITS + RANS_WORD_BITS  # x_max(f) = f << this
-
-
 @_jit
 def rans_encode_steps(freq, start, coded, x):
     """The step loop of :func:`codec.coder.encode` (same arithmetic, same output): steps from last to
     first, the coded lanes of each renormalising in lane order and then taking their symbol. ``x``
     (lanes,) holds the initial states and ends with the final ones; returns the renormalisation
     words in stream order (step by step, lane order within a step)."""
-    xmax_shift = np.uint64(_RANS_XMAX_SHIFT)
+    xmax_shift = np.uint64(XMAX_SHIFT)
     word_mask = np.uint64((1 << RANS_WORD_BITS) - 1)
     n_steps = len(coded)
     words = np.empty(max(coded.sum(), 1), dtype=np.uint32)

@@ -47,15 +47,12 @@ def cost_table() -> np.ndarray:
     one = decimal.Decimal(1 << PROB_BITS)
     p = squash_table()
 
-    def exact(i: int) -> int:
-        return exact_bits(int(p[i]))
-
     @lru_cache(maxsize=None)  # the saturated ends of the squash table repeat a few values
     def exact_bits(q: int) -> int:
         bits = ctx.divide(ctx.ln(ctx.divide(one, decimal.Decimal(q))), ln2)
         return int(ctx.multiply(bits, scale).to_integral_value(rounding=decimal.ROUND_FLOOR))
 
-    out = decided_integers((PROB_BITS - np.log2(p)) * (1 << _COST_BITS), 0.0, exact)
+    out = decided_integers((PROB_BITS - np.log2(p)) * (1 << _COST_BITS), 0.0, lambda i: exact_bits(int(p[i])))
     out.setflags(write=False)
     return out
 
