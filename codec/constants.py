@@ -29,3 +29,13 @@ LEVEL_LANE_BASES = {1: 8192, 2: 8192, 3: 4096, 4: 8192, 5: 8192, 6: 8192, 7: 163
 # the training set a lane's flush and cold start are a large share of the archive (about 10 bytes of
 # 30-50), so fewer, longer lanes pay.
 PRIMED_LANE_BASES = {5: 16384, 6: 16384, 7: 32768, 8: 32768, 9: 65536}
+
+# Case-run coder (the `case_runs` packing of the case stream, format 1.1; codec/case_runs.py):
+# adaptive binary range coding of the run lengths with CASE_PROB_BITS-bit probabilities from counts
+# halved above CASE_COUNT_LIMIT; a length v is coded as n = v + 1 in Elias-gamma form, k = bit
+# length - 1 in unary (at most CASE_MAX_EXPONENT), then n's k low bits, the first
+# CASE_MODELLED_BITS of them with the bits above them as context.
+CASE_PROB_BITS = 12
+CASE_COUNT_LIMIT = 255
+CASE_MAX_EXPONENT = 40
+CASE_MODELLED_BITS = 3

@@ -19,7 +19,7 @@ from typing import BinaryIO
 import numpy as np
 import zstandard
 
-from codec import allocator, model_choice, models
+from codec import allocator, case_runs, model_choice, models
 from codec.coder import LaneDecoder, active_counts, encode as rans_encode
 from codec.constants import (
     DEFAULT_BLOCK_SIZE, FREQ_TOTAL, LEVEL_LANE_BASES, MAX_BLOCK_SIZE, MAX_LANES, MIN_LANE_BASES, PRIMED_LANE_BASES,
@@ -133,14 +133,18 @@ class Compressor:
     def __init__(self, level: int = DEFAULT_LEVEL, model: models.Model | str | None = None, *,
                  block_size: int = DEFAULT_BLOCK_SIZE, lanes: int = DEFAULT_LANES,
                  min_lane_bases: int | None = None, embed_model: bool = False,
-                 device: str = "cpu", backend: str | None = None) -> None:
+                 device: str = "cpu", backend: str | None = None,
+                 format_minor: int = fmt.VERSION_MINOR) -> None:
         if level not in LEVELS:
             raise ValueError(f"level must be 1..9, not {level!r}")
         if not 1 <= lanes <= MAX_LANES:
             raise ValueError(f"lanes must be 1..{MAX_LANES}")
         if not 1 <= block_size <= MAX_BLOCK_SIZE:
             raise ValueError(f"block_size must be 1..{MAX_BLOCK_SIZE}")
+        if not 0 <= format_minor <= fmt.VERSION_MINOR:
+            raise ValueError(f"format_minor must be 0..{fmt.VERSION_MINOR}")
         allocator.tune()
+        self._format_minor = format_minor
         self._model = models.resolve(model, level)
         self._auto_model = model is None  # the level's model: may switch to a primed one (model_choice)
         self._level = level
@@ -195,7 +199,7 @@ class Compressor:
         header = fmt.build_header(
             level=self._level, lanes=self._lanes, block_size=self._block_size,
             model_name=self._model.name, model_fingerprint=self._model.fingerprint,
-            model_bytes=self._model.data if self._embed else b"")
+            model_bytes=self._model.data if self._embed else b"", version_minor=self._format_minor)
         self._offset += len(header)
         return header
 
@@ -219,7 +223,7 @@ class Compressor:
             lanes = lanes_for(n, self._lanes, self._min_lane_bases)
             body = self._encode_bases(layout, lanes, len(raw))
             streams = [("body", n, body)] + [
-                (name, len(s), self._pack(s)) for name, s in zip(fasta_layout.SIDE_STREAMS, side)]
+                self._pack_side(name, s, len(raw)) for name, s in zip(fasta_layout.SIDE_STREAMS, side)]
             mode = fmt.MODE_CODED
         entry = dict(archive_offset=self._offset, raw_offset=self._raw_total, raw_size=len(raw),
                      bases=n, records=layout.records)
@@ -241,6 +245,16 @@ class Compressor:
 
     def _pack(self, data: bytes) -> bytes:
         return self._zstd.compress(data) if data else b""
+
+    def _pack_side(self, name: str, data: bytes, raw_size: int) -> tuple[str, int, bytes]:
+        """(stream name, raw length, stored bytes) of a layout stream: zstd-packed, or from format
+        1.1 the case stream range-coded (`case_runs`) where that is smaller."""
+        packed = self._pack(data)
+        if name == "case" and data and self._format_minor >= 1:
+            coded = case_runs.pack(fasta_layout.parse_case(data, raw_size), len(packed) - 1)
+            if coded is not None:
+                return "case_runs", len(data), coded
+        return name, len(data), packed
 
     def _encode_bases(self, layout: fasta_layout.Layout, lanes: int, raw_size: int) -> bytes:
         if self._predictor is None:
@@ -324,7 +338,7 @@ def parse_block(buf: memoryview, header: ArchiveHeader, index: int, raw_offset: 
         raise CodecError(f"block {index}: sizes out of range")
     names = [t[0] for t in table]
     if b.mode == fmt.MODE_CODED:
-        if names != ["body", *fasta_layout.SIDE_STREAMS]:
+        if [fmt.REPACKED_STREAMS.get(name, name) for name in names] != ["body", *fasta_layout.SIDE_STREAMS]:
             raise CodecError(f"block {index}: unexpected streams {names}")
         if not 1 <= b.lanes <= min(header.lanes, max(b.bases, 1)) or table[0][1] != b.bases:
             raise CodecError(f"block {index}: lane count or base count out of range")
@@ -405,6 +419,17 @@ def _unpack_stream(name: str, raw_len: int, stored: bytes) -> bytes:
     return data
 
 
+def _unpack_side_streams(block: Block) -> dict[str, bytes]:
+    """The raw layout streams of a coded block, by layout name (`case_runs` gives `case`)."""
+    out = {}
+    for name, (raw_len, stored) in block.streams.items():
+        if name == "case_runs":
+            out["case"] = case_runs.unpack(stored, raw_len) if raw_len else b""
+        elif name != "body":
+            out[name] = _unpack_stream(name, raw_len, stored)
+    return out
+
+
 # -- decompression ----------------------------------------------------------------------------
 class Decompressor:
     """Incremental decompressor for one archive member, with the protocol of
@@ -481,7 +506,7 @@ class Decompressor:
         if b.mode == fmt.MODE_STORED:
             raw = _unpack_stream("stored", *block.streams["stored"])
         else:
-            streams = {n: _unpack_stream(n, *block.streams[n]) for n in fasta_layout.SIDE_STREAMS}
+            streams = _unpack_side_streams(block)
             bases = self._decode_bases(block.streams["body"][1], b.bases, b.lanes, streams, b.raw_size)
             raw = fasta_layout.join(bases, streams, max_output=b.raw_size)
         if len(raw) != b.raw_size or zlib.crc32(raw) != b.raw_crc:

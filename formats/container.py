@@ -23,7 +23,7 @@ BLOCK_MAGIC = b"DBLK"
 FOOTER_MAGIC = b"DIDX"
 TRAILER_MAGIC = b"DEND"
 VERSION_MAJOR = 1
-VERSION_MINOR = 0
+VERSION_MINOR = 1  # 1.1 adds the `case_runs` stream; an encoder can still write 1.0 (FORMAT.md)
 KNOWN_REQUIRED_FLAGS = 0  # no required flags are defined in v1
 
 # Block modes
@@ -31,8 +31,11 @@ MODE_CODED = 0  # FASTA layout streams + entropy-coded ACGT body
 MODE_STORED = 1  # the block's bytes, zstd-packed (used when the layout does not pay)
 
 # Stream ids within a block (names are used by `dnacodec -l --json`)
-STREAM_IDS = {"body": 0, "lines": 1, "headers": 2, "exceptions": 3, "case": 4, "stored": 5}
+STREAM_IDS = {"body": 0, "lines": 1, "headers": 2, "exceptions": 3, "case": 4, "stored": 5, "case_runs": 6}
 STREAM_NAMES = {v: k for k, v in STREAM_IDS.items()}
+# Format 1.1: a layout stream stored under another id and packing instead of zstd (the layout stream
+# it carries -> the id's name); `case_runs` holds the case stream range-coded (codec/case_runs.py).
+REPACKED_STREAMS = {"case_runs": "case"}
 
 
 def _crc(data: bytes) -> int:
@@ -131,10 +134,10 @@ def check_crc(body: bytes, crc_bytes: bytes, what: str) -> None:
 
 # -- builders --------------------------------------------------------------------------------------
 def build_header(*, level: int, lanes: int, block_size: int, model_name: str,
-                 model_fingerprint: bytes, model_bytes: bytes = b"") -> bytes:
+                 model_fingerprint: bytes, model_bytes: bytes = b"", version_minor: int = VERSION_MINOR) -> bytes:
     name = model_name.encode("utf-8")
     fixed = HeaderFixed.build(dict(
-        version_major=VERSION_MAJOR, version_minor=VERSION_MINOR, required_flags=0,
+        version_major=VERSION_MAJOR, version_minor=version_minor, required_flags=0,
         optional_flags=0, level=level, lanes=lanes, block_size=block_size,
         model_fingerprint=model_fingerprint, model_name_len=len(name),
         model_bytes_len=len(model_bytes)))

@@ -15,7 +15,7 @@ import numpy as np
 
 from formats.errors import CodecError
 
-__all__ = ["SIDE_STREAMS", "Layout", "split", "join", "base_case"]
+__all__ = ["SIDE_STREAMS", "Layout", "split", "join", "base_case", "parse_case"]
 
 SIDE_STREAMS: tuple[str, ...] = ("lines", "headers", "exceptions", "case")
 
@@ -354,7 +354,7 @@ def _parse_exceptions(exc_raw: bytes, bound: int) -> tuple[int, np.ndarray, np.n
     return letter3, e_val, e_gap, e_len
 
 
-def _parse_case(case_raw: bytes, bound: int) -> np.ndarray:
+def parse_case(case_raw: bytes, bound: int) -> np.ndarray:
     """The `case` stream: its run lengths (upper, lower, upper, ...), every value <= bound."""
     c_runs = _decode_uvarints(np.frombuffer(case_raw, dtype=np.uint8), "case", bound)
     if c_runs.size % 2:
@@ -371,7 +371,7 @@ def base_case(streams: Mapping[str, bytes], n_bases: int, max_output: int) -> np
     Consistency with the other streams is left to :func:`join`."""
     limit = min(int(max_output), _LIMIT_CAP)
     _, _, e_gap, e_len = _parse_exceptions(_stream(streams, "exceptions"), limit + 1)
-    c_runs = _parse_case(_stream(streams, "case"), limit + 1)
+    c_runs = parse_case(_stream(streams, "case"), limit + 1)
     n_cased, n_excepted = _total(c_runs), _total(e_gap) + _total(e_len)
     if max(n_cased, n_excepted) > limit:
         raise CodecError("layout: case or exception runs longer than the chunk")
@@ -473,7 +473,7 @@ def join(bases: np.ndarray, streams: Mapping[str, bytes], max_output: int) -> by
         raise CodecError(f"layout: got {bases.size} bases, the layout needs {n_res - n_exc_bytes}")
 
     # ---- case
-    c_runs = _parse_case(case_raw, bound)
+    c_runs = parse_case(case_raw, bound)
     n_cased = _total(c_runs)
     if n_cased > n_res:
         raise CodecError("layout: case run past end of residues")

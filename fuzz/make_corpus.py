@@ -11,6 +11,7 @@ skip long inputs. Archive seeds are named ``*.arc`` (``*.dnac`` is git-ignored).
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from pathlib import Path
 
@@ -23,7 +24,7 @@ for p in (str(ROOT), str(FUZZ)):
         sys.path.insert(0, p)
 
 import codec  # noqa: E402
-from codec import models  # noqa: E402
+from codec import engine, models  # noqa: E402
 from codec.engine import Compressor  # noqa: E402
 from codec.predictors.context_mix import ContextMixSpec  # noqa: E402
 from codec.predictors.context_models import ContextModelSpec  # noqa: E402
@@ -84,6 +85,12 @@ def archives(raw: dict[str, bytes]) -> dict[str, bytes]:
     out["multi_block.arc"] = _member(multi, block_size=64, min_lane_bases=8, lanes=4)
     out["multi_block_tiny_lanes.arc"] = _member(raw["iupac"] + raw["plain"], block_size=48, min_lane_bases=1, lanes=7)
     out["level6.arc"] = codec.compress(raw["multi"], level=6)
+    # a case stream the run coder packs (format 1.1 `case_runs`), and the same archive as format 1.0
+    masked = b">masked runs\n" + b"".join(
+        (b"ACGTTGCA" * (1 + k % 5))[: 3 + 7 * k % 23] + (b"acggt" * 9)[: 1 + 5 * k % 17] for k in range(40)) + b"\n"
+    out["case_runs.arc"] = codec.compress(masked, level=1)
+    assert "case_runs" in engine.inspect(io.BytesIO(out["case_runs.arc"]))["streams"]
+    out["case_format_1_0.arc"] = _member(masked, format_minor=0)
     out["embedded_model.arc"] = _member(raw["plain"], embed_model=True)
     out["embedded_model_level6.arc"] = _member(raw["crlf"], level=6, embed_model=True)
     out["two_members.arc"] = codec.compress(raw["plain"], level=1) + codec.compress(raw["iupac"], level=1)

@@ -128,7 +128,8 @@ def test_reencode_is_byte_identical(entry):
         model = _model(opts["model"])
         assert model.fingerprint.hex() == member["model"]["fingerprint"]
         comp = engine.Compressor(opts["level"], model, block_size=opts["block_size"], lanes=opts["lanes"],
-                                 min_lane_bases=opts["min_lane_bases"], embed_model=opts["embed_model"])
+                                 min_lane_bases=opts["min_lane_bases"], embed_model=opts["embed_model"],
+                                 format_minor=int(entry["format_version"].split(".")[1]))
         parts.append(comp.compress(chunk) + comp.flush())
     out = b"".join(parts)
     if out != archive:

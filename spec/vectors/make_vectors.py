@@ -184,6 +184,34 @@ def input_mixed_blocks() -> bytes:
             + record(b"m3 DNA again", genome("mixed1", 500) + genome("mixed3", 400)))
 
 
+def input_softmasked() -> bytes:
+    """A soft-masked genome: lowercase runs of 1 to about 500 bases at a pseudo-random plan (the
+    case stream the format-1.1 run coder packs), then a record whose runs repeat one pattern."""
+    seq = bytearray(genome("soft1", 20000))
+    plan = stream("soft1/case", 512)
+    pos, runs = 0, []
+    for i in range(0, len(plan), 2):
+        gap, length = 1 + (plan[i] << (plan[i] % 3)), 1 + (plan[i + 1] << (plan[i + 1] % 4)) // 4
+        if pos + gap + length > len(seq):
+            break
+        runs.append((pos + gap, length))
+        pos += gap + length
+    return (record(b"soft1 soft-masked", lower_runs(bytes(seq), runs))
+            + record(b"soft2 periodic masking", lower_runs(genome("soft2", 600), [(k, 4) for k in range(0, 600, 10)])))
+
+
+def input_periodic_case() -> bytes:
+    """Lowercase runs that repeat a pattern of eight lengths: zstd packs that case stream better than
+    the run coder, so a format-1.1 encoder keeps it in the zstd-packed `case` stream."""
+    pattern = [3, 41, 7, 90, 12, 5, 33, 64]
+    runs, pos = [], 0
+    for k in range(48):
+        gap, length = pattern[k % 8], pattern[(k + 3) % 8]
+        runs.append((pos + gap, length))
+        pos += gap + length
+    return record(b"periodic lowercase runs", lower_runs(genome("periodic", pos + 10), runs))
+
+
 def input_concat_a() -> bytes:
     return record(b"cat1 first member", genome("concat1", 800))
 
@@ -271,6 +299,7 @@ class Vector:
     stored: bool = False  # expect at least one stored block
     decode_model_file: str | None = None  # model file a decoder must be given
     extra: dict = field(default_factory=dict)
+    format_minor: int = 0  # the format version 1.x its archive pins (1.0 unless the vector says)
 
     @property
     def archive(self) -> str:
@@ -289,6 +318,8 @@ INPUTS = {
     "genome.fa": input_genome,
     "mixed_blocks.fa": input_mixed_blocks,
     "concat.fa": lambda: input_concat_a() + input_concat_b(),
+    "softmasked.fa": input_softmasked,
+    "periodic_case.fa": input_periodic_case,
 }
 EXTRA_FILES = {CUSTOM_MODEL_FILE: custom_model_bytes, NEURAL_MODEL_FILE: neural_model_bytes,
                MIX_MODEL_FILE: mix_model_bytes}
@@ -340,6 +371,16 @@ VECTORS = [
            True),
     Vector("concat", "two concatenated members (cm-v1 at level 6, then cm-fast-v1 at level 2)",
            "concat.fa", [(len(input_concat_a()), opts()), (-1, opts(level=2, model="cm-fast-v1"))], True),
+    # format 1.1: the case stream range-coded (`case_runs`) where that beats zstd
+    Vector("multi_v1_1", "format 1.1: the multi vector's input, its case stream range-coded (case_runs)",
+           "multi.fa", [(-1, opts())], True, format_minor=1),
+    Vector("softmasked_v1_1", "format 1.1: a soft-masked genome in blocks of 4096 bytes, mix-lite-v6, lanes=8, "
+           "min_lane_bases=64: each block's case stream range-coded with runs of 1 to about 1000 bases",
+           "softmasked.fa", [(-1, opts(model="mix-lite-v6", block_size=4096, lanes=8, min_lane_bases=64))],
+           True, format_minor=1),
+    Vector("case_zstd_v1_1", "format 1.1: lowercase runs repeating one pattern, which zstd packs better, so "
+           "the case stream stays zstd-packed under a 1.1 header", "periodic_case.fa", [(-1, opts())], True,
+           format_minor=1),
 ]
 
 
@@ -351,10 +392,11 @@ def resolve_model(name: str, directory: Path = HERE) -> models.Model:
     return models.load_model_file(directory / name)
 
 
-def encode_member(data: bytes, options: dict, directory: Path = HERE) -> bytes:
+def encode_member(data: bytes, options: dict, format_version: str, directory: Path = HERE) -> bytes:
     comp = engine.Compressor(options["level"], resolve_model(options["model"], directory),
                              block_size=options["block_size"], lanes=options["lanes"],
-                             min_lane_bases=options["min_lane_bases"], embed_model=options["embed_model"])
+                             min_lane_bases=options["min_lane_bases"], embed_model=options["embed_model"],
+                             format_minor=int(format_version.split(".")[1]))
     return comp.compress(data) + comp.flush()
 
 
@@ -377,9 +419,10 @@ def build_entry(vec: Vector, data: bytes, directory: Path) -> tuple[dict, bytes,
     """The manifest entry, the archive bytes and the unmet expectations of one vector (model files
     are read from ``directory``)."""
     chunks = split_members(data, [size for size, _ in vec.members])
+    version = f"{container.VERSION_MAJOR}.{vec.format_minor}"
     members, parts = [], []
     for chunk, (_, options) in zip(chunks, vec.members):
-        archive = encode_member(chunk, options, directory)
+        archive = encode_member(chunk, options, version, directory)
         model = resolve_model(options["model"], directory)
         members.append(dict(input_size=len(chunk), archive_size=len(archive), options=dict(options),
                             model=dict(name=model.name, fingerprint=model.fingerprint.hex())))
@@ -394,7 +437,7 @@ def build_entry(vec: Vector, data: bytes, directory: Path) -> tuple[dict, bytes,
     entry = dict(
         name=vec.name,
         description=vec.description,
-        format_version=FORMAT_VERSION,
+        format_version=version,
         input=vec.input,
         input_sha256=sha256(data),
         input_size=len(data),
@@ -497,7 +540,7 @@ def check() -> int:
         if sha256(expected) != e["archive_sha256"]:
             problems.append("archive file does not match its manifest SHA-256")
         chunks = split_members(data, [m["input_size"] for m in e["members"]])
-        archive = b"".join(encode_member(c, m["options"]) for c, m in zip(chunks, e["members"]))
+        archive = b"".join(encode_member(c, m["options"], e["format_version"]) for c, m in zip(chunks, e["members"]))
         if archive != expected:
             where = next((i for i, (a, b) in enumerate(zip(archive, expected)) if a != b),
                          min(len(archive), len(expected)))
