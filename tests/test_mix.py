@@ -394,7 +394,9 @@ GOLDEN_MIX_FREQUENCIES = {"mix-v1": "7cf3080099aef04d", "mix-max-v1": "c780934f0
                           "mix-max-v4": "507eff63625a1fda", "mix-lite-v4": "a8af199b9a0934bf",
                           "mix-lite-v5": "80eb0f54240e3e40", "mix-v5": "c6c594456ec5b705",
                           "mix-max-v5": "d9a8a72fab09c74f", "mix-lite-v6": "db0b75417cc2ba89",
-                          "mix-v6": "78156dd1c3a771e4", "mix-max-v6": "5ec4eea5d40d6c6c"}
+                          "mix-v6": "78156dd1c3a771e4", "mix-max-v6": "5ec4eea5d40d6c6c",
+                          "mix-lite-v7": "6e907e4765be367f", "mix-v7": "a935b35884deff4e",
+                          "mix-max-v7": "2e051c6deb032bd9"}
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN_MIX_FREQUENCIES))
