@@ -4,7 +4,7 @@ binary models (``spec/FORMAT.md``, "Case-run coder").
 The case stream (``spec/LAYOUT.md``) is a list of varints, the lengths of alternating upper- and
 lower-case runs. zstd sees only their bytes; this coder models the lengths themselves: each length in
 Elias-gamma form, the exponent in unary and the first mantissa bits with adaptive counts per run kind
-(upper or lower), then an LZMA-style binary range coder. On soft-masked genomes it is 8-19% smaller
+(upper or lower), then an LZMA-style binary range coder. On soft-masked genomes it is 7-16% smaller
 than zstd; on streams with repeated patterns (FASTQ qualities) zstd wins, and the encoder keeps
 whichever is smaller (:func:`pack` returns None when it cannot beat a byte limit).
 
