@@ -363,7 +363,7 @@ _BUNDLED_MIX.update({name.replace("-v5", "-v6"): replace(
 # v7 (issue 4, session 11): v6 without the context models of orders 11, 16 and 18. Next to orders
 # 10, 12, 14 and 20, the STCMs and the repeat models they add nothing (body within 0.02% on every
 # test genome at -6 and -9), but each is a random memory access per base for its row and another for
-# its inverted repeat: the default's step takes about a third less time, and -9 needs 576 MiB less.
+# its inverted repeat: the default's step takes about a quarter less time, and -9 needs 528 MiB less.
 _V7_DROPPED_ORDERS = (11, 16, 18)
 
 
@@ -377,7 +377,7 @@ def _without_orders(spec: MixSpec, orders: tuple[int, ...]) -> MixSpec:
 _BUNDLED_MIX.update({name.replace("-v6", "-v7"): _without_orders(_BUNDLED_MIX[name], _V7_DROPPED_ORDERS)
                      for name in ("mix-lite-v6", "mix-v6", "mix-max-v6")})
 # level 5 since session 11: mix-lite-v7 without the codon models and the periodic local models, a
-# quarter faster than the default and still better than mix-v2 (E. coli body 1.884 against 1.892)
+# fifth less CPU time than the default and still better than mix-v2 (E. coli body 1.887 against 1.892)
 _BUNDLED_MIX["mix-mid-v7"] = replace(_BUNDLED_MIX["mix-lite-v7"], codon=None, local=_LOCAL)
 BUNDLED: dict[str, Model] = {n: Model(n, encode_context_mix(s)) for n, s in _BUNDLED_SPECS.items()}
 BUNDLED.update({n: Model(n, encode_mix(s)) for n, s in _BUNDLED_MIX.items()})
