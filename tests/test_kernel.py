@@ -108,7 +108,8 @@ def _compare(make, seq: np.ndarray, lanes: int, blocks: int = 2) -> None:
 @pytest.mark.parametrize("variant", ["full", "no-competition", "no-sse", "no-repeat", "no-votes",
                                      "no-ir-repeat", "sse-3", "no-tolerant", "kind-4", "kind-5", "no-local",
                                      "no-residual", "no-codon", "codon-3", "codon-only", "no-case",
-                                     "case-residual", "case-shared", "case-sse"])
+                                     "case-residual", "case-shared", "case-sse", "codon-limit-1",
+                                     "codon-limit-2"])
 def test_compiled_mix_step_equals_the_reference(variant: str) -> None:
     spec = {
         "full": FULL,
@@ -125,6 +126,9 @@ def test_compiled_mix_step_equals_the_reference(variant: str) -> None:
         "no-residual": dataclasses.replace(FULL, residual_rate=0),
         "no-codon": dataclasses.replace(FULL, codon=None),
         "codon-3": dataclasses.replace(FULL, codon=CodonSpec((6, 1), 3, 7, 255, 2)),
+        # codon rows start with counts up to 3 (FRAME_PRIOR): over a limit of 1 or 2 before any update
+        "codon-limit-1": dataclasses.replace(FULL, codon=CodonSpec((3, 2), 6, 4, 1, 1)),
+        "codon-limit-2": dataclasses.replace(FULL, codon=CodonSpec((3, 2), 3, 4, 2, 1)),
         "codon-only": dataclasses.replace(FULL, local=(), residual_rate=0),
         "no-case": dataclasses.replace(FULL, case_context=0),
         "case-residual": dataclasses.replace(FULL, case_context=CASE_RESIDUAL),

@@ -86,6 +86,8 @@ class CodonModels:
             self.table[off:off + n] = np.tile(packed, n // self.hypotheses)
         self.mask = np.array([(1 << (2 * o)) - 1 for o in orders], dtype=np.uint64)
         self.limit = np.full(self.inputs, spec.limit if spec else 1, dtype=np.int64)
+        # rows start above the limit (limit 1 or 2): an update must check every touched row
+        self.starts_over_limit = bool(spec) and spec.limit < int(FRAME_PRIOR.max())
         self.st2 = _node_stretch(spec.alpha_inv if spec else 1)
         self.score = np.zeros((lanes, max(FRAME_HYPOTHESES)), dtype=np.int64)
         self.best = np.zeros(lanes, dtype=np.int64)  # each lane's current frame hypothesis

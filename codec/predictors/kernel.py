@@ -460,6 +460,7 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
     lane_w, shared_w, final_w, res_w = mixers
     loc_counts, loc_mask, loc_limit = loc[0], loc[1], loc[2]
     loc_period, loc_stride, phase_a = loc[5], loc[6], loc[7]
+    # cdecay: the codon score decay, then whether codon rows start above the limit (check_all below)
     ctable, cmask, coff, cnh, cst2, cscore, cbest, cdecay, climit, crows = loc[8:18]
     c_over, c_check, ccost = loc[18], loc[19], loc[20]
     phase = phase_a[0]
@@ -592,10 +593,10 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
     for g in _prange(n_cm + n_cod):
         if g < n_cm:
             _count_model(g, k, sym, table, rows, irrows, ir_pos[g], ir_sym_shift, hist, limit_by_model[g],
-                         over_keys, check_rows)
+                         over_keys, check_rows, False)
         else:
             _count_model(g - n_cm, k, sym, ctable, crows, irrows, -1, ir_sym_shift, hist, climit[0],
-                         c_over, c_check)
+                         c_over, c_check, cdecay[1] != 0)
     phase_a[0] = (phase + 1) % 3
     for u in range(n_used):
         idx = apm_used[u]
@@ -706,12 +707,14 @@ def rans_encode_steps(freq, start, coded, x):
 
 
 @_jit
-def _count_model(g, k, sym, table, rows, irrows, jir, ir_sym_shift, hist, lim, over_keys, check_rows):
+def _count_model(g, k, sym, table, rows, irrows, jir, ir_sym_shift, hist, lim, over_keys, check_rows, check_all):
     """Model g's count increments of the step: the lanes' contexts and, when ``jir`` >= 0 (its
     column among the inverted-repeat models), their inverted-repeat contexts. A count is added in
     place while its byte holds the sum; past 255 the increment waits in ``over_keys``; once all are
     in, those rows get the rest and every row over the limit is halved (the reference's per-row sum,
-    then halving)."""
+    then halving). A row over the limit is found by the count just added, since every row was within
+    it after its last update; ``check_all`` checks every touched row instead, for tables whose rows
+    start above the limit (codon rows start with ``FRAME_PRIOR``, up to 3, and a limit may be 1 or 2)."""
     n_over = 0
     n_check = 0
     for i in range(k):
@@ -729,7 +732,7 @@ def _count_model(g, k, sym, table, rows, irrows, jir, ir_sym_shift, hist, lim, o
                 n_over += 1
             else:
                 table[row] = np.uint32(v + (np.uint64(1) << sh8))
-                if np.int64(c) + 1 > lim:
+                if np.int64(c) + 1 > lim or check_all:
                     check_rows[g, n_check] = row
                     n_check += 1
     if n_over:
@@ -1046,7 +1049,8 @@ class KernelStep:
         phase = local.phase if local is not None else _empty(1)
         if n_cod:
             cod = (codon.table, codon.mask, codon.offsets, np.array([codon.hypotheses], dtype=_I64),
-                   codon.st2, codon.score, codon.best, np.array([codon.spec.decay], dtype=_I64),
+                   codon.st2, codon.score, codon.best,
+                   np.array([codon.spec.decay, codon.starts_over_limit], dtype=_I64),
                    codon.limit, _empty(lanes, n_cod), _empty(n_cod, lanes), _empty(n_cod, lanes),
                    cost_table().astype(_I64))
         else:
