@@ -395,8 +395,8 @@ GOLDEN_MIX_FREQUENCIES = {"mix-v1": "7cf3080099aef04d", "mix-max-v1": "c780934f0
                           "mix-lite-v5": "80eb0f54240e3e40", "mix-v5": "c6c594456ec5b705",
                           "mix-max-v5": "d9a8a72fab09c74f", "mix-lite-v6": "db0b75417cc2ba89",
                           "mix-v6": "78156dd1c3a771e4", "mix-max-v6": "5ec4eea5d40d6c6c",
-                          "mix-mid-v7": "003f65f2b559a915", "mix-lite-v7": "030d54ecd6b40dcf",
-                          "mix-v7": "f31869f22d6cafd0", "mix-max-v7": "b77377e88b75e8e9"}
+                          "mix-mid-v7": "cc25def057745207", "mix-lite-v7": "71a10d1ee3be44be",
+                          "mix-v7": "140ccd573298eb0e", "mix-max-v7": "35feac9045cd0a95"}
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN_MIX_FREQUENCIES))
