@@ -381,7 +381,7 @@ def _v7(spec: MixSpec) -> MixSpec:
 _BUNDLED_MIX.update({name.replace("-v6", "-v7"): _v7(_BUNDLED_MIX[name])
                      for name in ("mix-lite-v6", "mix-v6", "mix-max-v6")})
 # level 5 since session 11: mix-lite-v7 without the codon models and the periodic local models, a
-# fifth less CPU time than the default and still better than mix-v2 (E. coli body 1.887 against 1.892)
+# fifth less CPU time than the default and still better than mix-v2 (E. coli body 1.886 against 1.892)
 _BUNDLED_MIX["mix-mid-v7"] = replace(_BUNDLED_MIX["mix-lite-v7"], codon=None, local=_LOCAL)
 BUNDLED: dict[str, Model] = {n: Model(n, encode_context_mix(s)) for n, s in _BUNDLED_SPECS.items()}
 BUNDLED.update({n: Model(n, encode_mix(s)) for n, s in _BUNDLED_MIX.items()})
