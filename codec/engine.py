@@ -424,9 +424,12 @@ def _unpack_side_streams(block: Block) -> dict[str, bytes]:
     out = {}
     for name, (raw_len, stored) in block.streams.items():
         if name == "case_runs":
-            out["case"] = case_runs.unpack(stored, raw_len) if raw_len else b""
+            raw = case_runs.unpack(stored, raw_len) if raw_len else b""
         elif name != "body":
-            out[name] = _unpack_stream(name, raw_len, stored)
+            raw = _unpack_stream(name, raw_len, stored)
+        else:
+            continue
+        out[fmt.REPACKED_STREAMS.get(name, name)] = raw
     return out
 
 

@@ -460,8 +460,8 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
     lane_w, shared_w, final_w, res_w = mixers
     loc_counts, loc_mask, loc_limit = loc[0], loc[1], loc[2]
     loc_period, loc_stride, phase_a = loc[5], loc[6], loc[7]
-    # cdecay: the codon score decay, then whether codon rows start above the limit (check_all below)
-    ctable, cmask, coff, cnh, cst2, cscore, cbest, cdecay, climit, crows = loc[8:18]
+    # cparams: the codon score decay, then whether codon rows start above the limit (check_all below)
+    ctable, cmask, coff, cnh, cst2, cscore, cbest, cparams, climit, crows = loc[8:18]
     c_over, c_check, ccost = loc[18], loc[19], loc[20]
     phase = phase_a[0]
     lbase = _local_bases(phase, loc[21], loc_period, loc_stride)
@@ -515,7 +515,7 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
                 v = (v >> np.uint64(1)) & np.uint64(0x7F7F7F7F)  # each count halved, rounding down
             loc_counts[i, r] = np.uint32(v)
         if n_cod:
-            _frame_score(i, hi, lo, h0, phase, ctable, cmask, coff, cnh, cst2, cscore, cbest, cdecay, ccost)
+            _frame_score(i, hi, lo, h0, phase, ctable, cmask, coff, cnh, cst2, cscore, cbest, cparams, ccost)
         _learn(lane_w, i, st, i, n_in, p, hi, lo, mixer_rate, rnd)
         if competition:
             _learn(final_w, i, st_fin, i, 3, p3, hi, lo, final_rate, rnd)
@@ -596,7 +596,7 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
                          over_keys, check_rows, False)
         else:
             _count_model(g - n_cm, k, sym, ctable, crows, irrows, -1, ir_sym_shift, hist, climit[0],
-                         c_over, c_check, cdecay[1] != 0)
+                         c_over, c_check, cparams[1] != 0)
     phase_a[0] = (phase + 1) % 3
     for u in range(n_used):
         idx = apm_used[u]
