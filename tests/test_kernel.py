@@ -15,7 +15,7 @@ from hypothesis import given, settings, strategies as st
 
 import codec
 from codec import models
-from codec.predictors import encode_block
+from codec.predictors import encode_block, kernel
 from codec.predictors.context_mix import ContextMixPredictor, ContextMixSpec
 from codec.predictors.context_models import ContextModelSpec
 from codec.predictors.kernel import available, set_threads
@@ -188,6 +188,15 @@ def test_compiled_step_does_not_depend_on_the_thread_count(threads: int) -> None
         _compare(lambda c: MixPredictor(FULL, 33, compiled=c), _sequence(6000, 5), 33)
     finally:
         set_threads(0)
+
+
+@pytest.mark.parametrize("chunks", [1, 3, 5, 8, 64])
+def test_compiled_step_does_not_depend_on_the_lane_chunks(chunks: int, monkeypatch) -> None:
+    """The update's per-lane region cuts the lanes into one chunk per thread, and the shared mixers
+    sum per chunk: any chunk count (more than the cores here, uneven chunks, more than
+    LEARN_GROUPS) gives the reference's frequencies."""
+    monkeypatch.setattr(kernel, "_threads_in_use", lambda: chunks)
+    _compare(lambda c: MixPredictor(FULL, 33, compiled=c), _sequence(6000, 5), 33)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")

@@ -85,6 +85,11 @@ def set_threads(n: int) -> int:
     return numba.get_num_threads()
 
 
+def _threads_in_use() -> int:
+    """The threads a compiled step's parallel regions run on now (their lane chunk count)."""
+    return numba.get_num_threads()
+
+
 def _jit(fn):
     if numba is None:  # pragma: no cover
         return fn
@@ -246,34 +251,47 @@ def _mix_residual(w, wrow, first, st, i, n_in, squash, dot, p):
         _output(acc, i, j, squash, dot, p)
 
 
-LEARN_GROUPS = 8  # lane groups of a shared mixer's update (any count gives the same integer sums)
+LEARN_GROUPS = 8  # most lane chunks of update's per-lane region (the shared mixers' sums are the same for any)
 
 
-@_jit_lanes
-def _learn_shared(w, wset, st, k, n_in, p, sym, rate, rnd, partial, first, off):
-    """:func:`_learn` of lanes 0..k-1 into weight sets shared by lanes: lane i learns set wset[i]
-    over the inputs st[i], preceded by first[i] when ``off`` is 1 (the residual mixer; else 0).
-    Each lane's increments are computed from its own inputs and error alone and summed as integers,
-    so the result depends on neither the thread count nor the lane order: groups of lanes sum in
-    parallel into ``partial`` (groups, sets, 3, columns), then the groups are added."""
-    per = (k + LEARN_GROUPS - 1) // LEARN_GROUPS
-    for g in _prange(LEARN_GROUPS):
-        acc = partial[g]
-        acc[:] = 0
-        for i in range(g * per, min(k, (g + 1) * per)):
-            ws = wset[i]
-            hi, lo = sym[i] >> 1, sym[i] & 1
-            for j in (0, 1 + hi):
-                err = _scaled_error(p, i, j, hi, lo, rate)
-                if off:
-                    acc[ws, j, 0] += (first[i, j] * err + rnd) >> LR_SHIFT
-                for m in range(n_in):
-                    acc[ws, j, off + m] += (st[i, j, m] * err + rnd) >> LR_SHIFT
-    for g in range(LEARN_GROUPS):
-        for ws in range(w.shape[0]):
-            for j in range(3):
-                for m in range(n_in + off):
-                    w[ws, j, m] += partial[g, ws, j, m]
+@_jit
+def _chunks(threads):
+    """How many contiguous chunks of lanes :func:`update`'s per-lane region takes: one per thread in
+    use (``threads[0]``, set by :class:`KernelStep` before each call), at most LEARN_GROUPS. Results
+    never depend on it."""
+    return min(max(threads[0], 1), LEARN_GROUPS)
+
+
+@_jit
+def _learn_partial(acc, ws, st, i, n_in, p, sym, rate, rnd, first, off):
+    """:func:`_learn` of lane i into ``acc[ws]``, its chunk's sums for the weight sets shared by
+    lanes, over the inputs st[i] preceded by first[i] when ``off`` is 1 (the residual mixer; else
+    0). Each lane's increments come from its own inputs and error alone and are summed as integers
+    (:func:`_add_partials`), so the result depends on neither the chunking nor the lane order."""
+    hi, lo = sym[i] >> 1, sym[i] & 1
+    for j in (0, 1 + hi):
+        err = _scaled_error(p, i, j, hi, lo, rate)
+        if off:
+            acc[ws, j, 0] += (first[i, j] * err + rnd) >> LR_SHIFT
+        for m in range(n_in):
+            acc[ws, j, off + m] += (st[i, j, m] * err + rnd) >> LR_SHIFT
+
+
+@_jit
+def _add_partials(w, wset, k, n_cols, partial, chunks):
+    """Add the chunks' sums (``partial``: LEARN_GROUPS, sets, 3, columns) of the weight sets lanes
+    0..k-1 used (``wset``) to ``w`` and clear them. ``partial`` is zero between steps: clearing only
+    what was used keeps the step's fixed cost to the sets its lanes chose."""
+    used = np.zeros(w.shape[0], dtype=np.bool_)
+    for i in range(k):
+        used[wset[i]] = True
+    for ws in range(w.shape[0]):
+        if used[ws]:
+            for g in range(chunks):
+                for j in range(3):
+                    for m in range(n_cols):
+                        w[ws, j, m] += partial[g, ws, j, m]
+                        partial[g, ws, j, m] = 0
 
 
 @_jit_lanes
@@ -484,91 +502,103 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
     n_ir = len(ir_cols)
     n_vote, vshift = vote[13][0], np.uint64(vote[13][3])
     vkey = vote[14]
-    # 1. each lane's own state (in parallel): histories, the rows and k-mer keys the shared phase
-    # needs, per-lane mixers, competition scores, tolerant histories and repeat candidates
-    for i in _prange(k):
-        s = sym[i]
-        hi, lo = s >> 1, s & 1
-        su = np.uint64(s)
-        h0 = hist[i]
-        hv = (h0 << _U2) | su
-        rv = (rc[i] >> _U2) | ((_U3 - su) << _U62)
-        hist[i] = hv
-        rc[i] = rv
-        # the rows and index entries this step's shared phase reads, requested now so that their
-        # cache misses overlap this lane's arithmetic below
-        for j in range(n_ir):
-            irrows[i, j] = _row(rv >> ir_shift[j], ir_cols[j], mult, shift, offsets)
-            _prefetch(table, irrows[i, j])
-        if n_rep:
-            hd = (hv & kmask) * _HASH_MULT
-            hr = (rv >> np.uint64(rc_shift)) * _HASH_MULT
-            rep_key[i] = np.int64(hd >> np.uint64(kshift))
-            rlook[i, 1] = np.int64(hr >> np.uint64(kshift))
-            _prefetch(rindex, rep_key[i])
-            _prefetch(rindex, rlook[i, 1])
-        for c in range(n_loc):
-            r = lbase[c] + np.int64(h0 & np.uint64(loc_mask[c]))
-            sh = np.uint64(8 * s)
-            v = np.uint64(loc_counts[i, r]) + (np.uint64(1) << sh)
-            if np.int64((v >> sh) & _U255) > loc_limit[c]:
-                v = (v >> np.uint64(1)) & np.uint64(0x7F7F7F7F)  # each count halved, rounding down
-            loc_counts[i, r] = np.uint32(v)
-        if n_cod:
-            _frame_score(i, hi, lo, h0, phase, ctable, cmask, coff, cnh, cst2, cscore, cbest, cparams, ccost)
-        _learn(lane_w, i, st, i, n_in, p, hi, lo, mixer_rate, rnd)
-        if competition:
-            _learn(final_w, i, st_fin, i, 3, p3, hi, lo, final_rate, rnd)
-            for m in range(n_models):
-                c = _path_cost(cost, st[i, 0, m], st[i, 1 + hi, m], hi, lo)
-                score[i, m] += c - (score[i, m] >> decay)
-        for t in range(n_tol):
-            seen = tol_seen[i, t]
-            pt = tol_pred[i, t]
-            ts = np.uint64(pt if seen else s)
-            miss = np.uint32(1 if (seen and pt != s) else 0)
-            th = (tol_hist[i, t] << _U2) | ts
-            tm = ((tol_miss[i, t] << np.uint32(1)) | miss) & tol_window[t]
-            if _popcount(tm) > tol_threshold[t]:
-                th = hv
-                tm = np.uint32(0)
-            tol_hist[i, t] = th
-            tol_miss[i, t] = tm
-        if n_rep:
-            rep_pos[i] = lane_start[i] + t_rep
-            for r in range(n_rep):
-                live = rlive[i, r]
-                hit = live and rep_pred[i, r] == s
-                rep_flag[i, r] = 2 if hit else 1 if live else 0
-                _follow(rrun, rmiss, rlive, i, r, hit, np.uint32(rep_wmask), rep_threshold)
-                rq[i, r] += rdir[r]
-            if n_vote:
-                _vote_learn(i, s, vote, stretch_t)
-                vkey[i, 0] = np.int64(hd >> vshift)
-                vkey[i, 1] = np.int64(hr >> vshift)
-        # the next step's rows, requested for its predict
-        for m in range(n_cm):
-            _prefetch(table, _row(hv & ctx_mask[m], m, mult, shift, offsets))
-        for t in range(n_tol):
-            _prefetch(table, _row(tol_hist[i, t] & tol_mask[t], tol_cols[t], mult, shift, offsets))
-    # 2. the new repeat candidates and voters, which need the index entries
-    for i in _prange(k):
-        if n_rep:
-            rlook[i, 0] = rindex[rep_key[i]]
-            rlook[i, 1] = rindex[rlook[i, 1]]
-            _start(i, rlook[i, 0] + 1, 0, rep_pos[i], rq, rlive, rrun, rmiss, slots, buf_mask)
-            if rep_ir:
-                _start(i, rlook[i, 1] - kmer, slots, rep_pos[i], rq, rlive, rrun, rmiss, slots, buf_mask)
-            if n_vote:
-                _vote_start(i, vkey[i, 0], rep_pos[i], 1, 1, vote, buf_mask)
-                _vote_start(i, vkey[i, 1], rep_pos[i], -kmer, -1, vote, buf_mask)
-    # 3. what lanes share: the shared and residual mixers (integer sums over lane groups), SSE sums,
+    res_first = dot3 if competition else dot
+    chunks = _chunks(scratch[30])
+    per = (k + chunks - 1) // chunks
+    # one parallel region for what each lane keeps to itself (one launch, not three, per step: the
+    # launches were most of a step's fixed cost): each thread takes a contiguous chunk of lanes
+    # through both phases
+    for ch in _prange(chunks):
+        i0, i1 = ch * per, min(k, (ch + 1) * per)
+        # 1. histories, the rows and k-mer keys the shared phase needs, per-lane mixers, competition
+        # scores, tolerant histories and repeat candidates
+        for i in range(i0, i1):
+            s = sym[i]
+            hi, lo = s >> 1, s & 1
+            su = np.uint64(s)
+            h0 = hist[i]
+            hv = (h0 << _U2) | su
+            rv = (rc[i] >> _U2) | ((_U3 - su) << _U62)
+            hist[i] = hv
+            rc[i] = rv
+            # the rows and index entries this step's shared phase reads, requested now so that their
+            # cache misses overlap this lane's arithmetic below
+            for j in range(n_ir):
+                irrows[i, j] = _row(rv >> ir_shift[j], ir_cols[j], mult, shift, offsets)
+                _prefetch(table, irrows[i, j])
+            if n_rep:
+                hd = (hv & kmask) * _HASH_MULT
+                hr = (rv >> np.uint64(rc_shift)) * _HASH_MULT
+                rep_key[i] = np.int64(hd >> np.uint64(kshift))
+                rlook[i, 1] = np.int64(hr >> np.uint64(kshift))
+                _prefetch(rindex, rep_key[i])
+                _prefetch(rindex, rlook[i, 1])
+            for c in range(n_loc):
+                r = lbase[c] + np.int64(h0 & np.uint64(loc_mask[c]))
+                sh = np.uint64(8 * s)
+                v = np.uint64(loc_counts[i, r]) + (np.uint64(1) << sh)
+                if np.int64((v >> sh) & _U255) > loc_limit[c]:
+                    v = (v >> np.uint64(1)) & np.uint64(0x7F7F7F7F)  # each count halved, rounding down
+                loc_counts[i, r] = np.uint32(v)
+            if n_cod:
+                _frame_score(i, hi, lo, h0, phase, ctable, cmask, coff, cnh, cst2, cscore, cbest, cparams, ccost)
+            _learn(lane_w, i, st, i, n_in, p, hi, lo, mixer_rate, rnd)
+            if competition:
+                _learn(final_w, i, st_fin, i, 3, p3, hi, lo, final_rate, rnd)
+                for m in range(n_models):
+                    c = _path_cost(cost, st[i, 0, m], st[i, 1 + hi, m], hi, lo)
+                    score[i, m] += c - (score[i, m] >> decay)
+            for t in range(n_tol):
+                seen = tol_seen[i, t]
+                pt = tol_pred[i, t]
+                ts = np.uint64(pt if seen else s)
+                miss = np.uint32(1 if (seen and pt != s) else 0)
+                th = (tol_hist[i, t] << _U2) | ts
+                tm = ((tol_miss[i, t] << np.uint32(1)) | miss) & tol_window[t]
+                if _popcount(tm) > tol_threshold[t]:
+                    th = hv
+                    tm = np.uint32(0)
+                tol_hist[i, t] = th
+                tol_miss[i, t] = tm
+            if n_rep:
+                rep_pos[i] = lane_start[i] + t_rep
+                for r in range(n_rep):
+                    live = rlive[i, r]
+                    hit = live and rep_pred[i, r] == s
+                    rep_flag[i, r] = 2 if hit else 1 if live else 0
+                    _follow(rrun, rmiss, rlive, i, r, hit, np.uint32(rep_wmask), rep_threshold)
+                    rq[i, r] += rdir[r]
+                if n_vote:
+                    _vote_learn(i, s, vote, stretch_t)
+                    vkey[i, 0] = np.int64(hd >> vshift)
+                    vkey[i, 1] = np.int64(hr >> vshift)
+            # the next step's rows, requested for its predict
+            for m in range(n_cm):
+                _prefetch(table, _row(hv & ctx_mask[m], m, mult, shift, offsets))
+            for t in range(n_tol):
+                _prefetch(table, _row(tol_hist[i, t] & tol_mask[t], tol_cols[t], mult, shift, offsets))
+        # 2. the new repeat candidates and voters, which need the index entries requested in 1, and
+        # the chunk's sums for the shared and residual mixers
+        for i in range(i0, i1):
+            if n_rep:
+                rlook[i, 0] = rindex[rep_key[i]]
+                rlook[i, 1] = rindex[rlook[i, 1]]
+                _start(i, rlook[i, 0] + 1, 0, rep_pos[i], rq, rlive, rrun, rmiss, slots, buf_mask)
+                if rep_ir:
+                    _start(i, rlook[i, 1] - kmer, slots, rep_pos[i], rq, rlive, rrun, rmiss, slots, buf_mask)
+                if n_vote:
+                    _vote_start(i, vkey[i, 0], rep_pos[i], 1, 1, vote, buf_mask)
+                    _vote_start(i, vkey[i, 1], rep_pos[i], -kmer, -1, vote, buf_mask)
+            if competition:
+                _learn_partial(shared_partial[ch], wset[i], st, i, n_in, p2, sym, mixer_rate, rnd, dot, 0)
+            if res_rate:
+                _learn_partial(res_partial[ch], res_set[i], st, i, n_in, p5, sym, res_rate, rnd, res_first, 1)
+    # 3. what lanes share: the shared and residual mixers (integer sums of the chunks), SSE sums,
     # repeat statistics and bases
     if competition:
-        _learn_shared(shared_w, wset, st, k, n_in, p2, sym, mixer_rate, rnd, shared_partial, dot, 0)
+        _add_partials(shared_w, wset, k, n_in, shared_partial, chunks)
     if res_rate:
-        _learn_shared(res_w, res_set, st, k, n_in, p5, sym, res_rate, rnd, res_partial,
-                      dot3 if competition else dot, 1)
+        _add_partials(res_w, res_set, k, n_in + 1, res_partial, chunks)
     n_used = 0
     for i in range(k):
         s = sym[i]
@@ -1090,7 +1120,8 @@ class KernelStep:
                          _empty(lanes, n_rep), _empty(lanes, len(ir_cols)), _empty(lanes, 2),
                          _empty(lanes, n_rep), _empty(LEARN_GROUPS, res_w.shape[0], 3, n_in + 1), _empty(lanes, 3),
                          _empty(lanes, 3), np.zeros(lanes, dtype=_I64),
-                         _empty(LEARN_GROUPS, shared_sets, 3, n_in))
+                         _empty(LEARN_GROUPS, shared_sets, 3, n_in), np.ones(1, dtype=_I64))
+        self._threads = self._scratch[30]  # numba's thread count, set before each compiled call
         ir_pos = np.full(cm.inputs, -1, dtype=_I64)
         ir_pos[ir_cols] = np.arange(len(ir_cols))
         self._pending = (_empty(cm.inputs, 2 * lanes), _empty(cm.inputs, 2 * lanes), ir_pos)
@@ -1105,6 +1136,7 @@ class KernelStep:
         ex = np.stack(extra, axis=2).astype(_I64) if extra else self._no_extra[:k]
         with _lock:
             _ran = True
+            self._threads[0] = _threads_in_use()
             return predict(k, self._cm, self._tol, self._rep_arrays[:8], self._vote, self._loc, self._mixers,
                            self._comp, self._sse[:1], self._layout, self._scratch, ex,
                            self._upper[0] if case is None else np.ascontiguousarray(case, dtype=np.uint8))
@@ -1125,6 +1157,7 @@ class KernelStep:
             t = self._rep._t if self._rep is not None else 0
             with _lock:
                 _ran = True
+                self._threads[0] = _threads_in_use()
                 encode(t0, t1, steps, counts, t, self._cm, self._tol, self._rep_arrays, self._vote, self._loc,
                        self._mixers,
                        self._comp, self._sse, self._layout, self._scratch, self._pending, self._no_extra,
@@ -1147,6 +1180,7 @@ class KernelStep:
             t = self._rep._t if self._rep is not None else 0
             with _lock:
                 _ran = True
+                self._threads[0] = _threads_in_use()
                 end = decode(t0, t1, counts, coded, lens, x, words, pos, t, self._cm, self._tol,
                              self._rep_arrays, self._vote, self._loc, self._mixers, self._comp, self._sse,
                              self._layout,
@@ -1163,6 +1197,7 @@ class KernelStep:
         """Learn the true symbols (k,) of the step just predicted."""
         t = self._rep._t if self._rep is not None else 0
         with _lock:
+            self._threads[0] = _threads_in_use()
             update(len(symbols), symbols.astype(_I64), t, self._cm, self._tol, self._rep_arrays, self._vote,
                    self._loc, self._mixers, self._comp, self._sse, self._layout, self._scratch, self._pending)
         if self._rep is not None:
