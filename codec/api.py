@@ -194,11 +194,15 @@ class DnacFile(_compression.BaseStream):
             self._name = getattr(filename, "name", "")
         else:
             raise TypeError("filename must be a str, bytes, file or PathLike object")
-        self._mode = mode_code
         self._mode_str = mode if mode.endswith("b") else mode + "b"
-
-        if self._mode == _MODE_READ:
-            self._buffer = io.BufferedReader(_DnacReader(self._fp, **decomp_args))
+        if mode_code == _MODE_READ:
+            try:
+                self._buffer = io.BufferedReader(_DnacReader(self._fp, **decomp_args))
+            except BaseException:  # e.g. Ctrl-C while the model loads: nothing is open then
+                if self._closefp:
+                    self._fp.close()
+                raise
+        self._mode = mode_code  # open only now, so that close() and __del__ find a whole object
 
     # -- state -----------------------------------------------------------------------------------
 

@@ -18,15 +18,12 @@ import argparse
 import io
 import json
 import os
-import signal
 import stat
 import sys
 import tempfile
-import threading
 from typing import IO, Any, Callable, Sequence
 
-from codec import api
-from codec import engine
+from codec import api, cli_signals, engine
 from codec.predictors import kernel
 from formats.errors import CodecError
 
@@ -66,33 +63,6 @@ class _Parser(argparse.ArgumentParser):
 
 class _Skip(Exception):
     """A file is skipped with a warning (exit status 2)."""
-
-
-class _Terminated(BaseException):
-    """SIGTERM or SIGHUP arrived: unwinds like KeyboardInterrupt (removing partial output)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _terminate(signum: int, frame: Any) -> None:
-    raise _Terminated(signum)
-
-
-def _handle_signals() -> dict[int, Any]:
-    """Turn SIGTERM and SIGHUP into :class:`_Terminated`; return the handlers to restore.
-
-    Signals our parent ignores (e.g. SIGHUP under nohup) stay ignored.
-    """
-    previous: dict[int, Any] = {}
-    if threading.current_thread() is not threading.main_thread():
-        return previous
-    for name in ("SIGTERM", "SIGHUP"):
-        signum = getattr(signal, name, None)
-        if signum is not None and signal.getsignal(signum) == signal.SIG_DFL:
-            previous[signum] = signal.signal(signum, _terminate)
-    return previous
 
 
 class _Fail(Exception):
@@ -489,6 +459,7 @@ class _Tool:
                 comp = self._new_compressor()
                 while chunk := counter.read(CHUNK_SIZE):
                     output.write(comp.compress(chunk))
+                    cli_signals.check()
                 output.write(comp.flush())
                 produced = output.written
                 coded_bases = getattr(comp, "stats", {}).get("bases")
@@ -500,6 +471,7 @@ class _Tool:
                         produced += len(chunk)
                         if output is not None:
                             output.write(chunk)
+                        cli_signals.check()
             remove_input = (
                 in_stat is not None and not args.keep and output is not None
                 and output.regular and not args.stdout
@@ -511,6 +483,7 @@ class _Tool:
                 bar = None
             if args.verbose and args.quiet == 0:
                 self._report(name, display, op, counter.count, produced, output, coded_bases)
+            cli_signals.check()  # the last moment an interrupt can still stop the run
             if output is not None:
                 out, output = output, None
                 try:
@@ -729,7 +702,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_ERROR
     files = list(args.files) or ["-"]
     op = args.op
-    handlers = _handle_signals()
+    with cli_signals.handled():
+        return _run(tool, args, op, files)
+
+
+def _run(tool: _Tool, args: argparse.Namespace, op: str, files: list[str]) -> int:
     try:
         if op != "compress" and not tool.prepare_read_model():
             return tool.status
@@ -751,7 +728,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return tool.status
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    except _Terminated as exc:
+    except cli_signals.Terminated as exc:
         return 128 + exc.signum
     except BrokenPipeError:
         # The reader of our standard output went away: exit quietly, as if killed by SIGPIPE.
@@ -763,9 +740,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
             pass
         return EXIT_SIGPIPE
-    finally:
-        for signum, handler in handlers.items():
-            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":

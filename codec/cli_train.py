@@ -73,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError:
         print(f"{PROG}: training needs PyTorch (pip install 'dnacodec[torch]')", file=sys.stderr)
         return 1
+    from codec import cli_signals
     from codec.cli import _Fail
     from codec.models import Model
     from codec.training.model import train_model
@@ -88,31 +89,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     shape = NetShape(args.window, args.filters, args.pool, args.hidden, args.dense)
     log = None if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     start = time.perf_counter()
-    try:
-        data, report = train_model(args.fasta, holdout=args.holdout, shape=shape, epochs=args.epochs,
-                                   seed=args.seed, device=device, base=args.base, log=log,
-                                   prime_min_order=args.prime_min_order, network_weight=args.network_weight,
-                                   network_from=args.network_from,
-                                   steps_per_epoch=args.steps_per_epoch, batch=args.batch, chunk=args.chunk,
-                                   progress=not args.quiet and sys.stderr.isatty())
-    except (OSError, ValueError) as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    model = Model(os.path.basename(out), data)
-    try:
-        _write_atomically(out, data)
-        if args.report:
-            report_json = json.dumps(dict(asdict(report), shape=asdict(shape), device=device, seed=args.seed,
-                                          fingerprint=model.fingerprint.hex(), bytes=len(data)), indent=1)
-            _write_atomically(os.path.abspath(args.report), report_json.encode())
-    except _Fail as exc:
-        print(f"{PROG}: {exc.name}: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"{PROG}: {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+    with cli_signals.handled():
+        try:
+            try:
+                data, report = train_model(
+                    args.fasta, holdout=args.holdout, shape=shape, epochs=args.epochs, seed=args.seed,
+                    device=device, base=args.base, log=log, prime_min_order=args.prime_min_order,
+                    network_weight=args.network_weight, network_from=args.network_from,
+                    steps_per_epoch=args.steps_per_epoch, batch=args.batch, chunk=args.chunk,
+                    progress=not args.quiet and sys.stderr.isatty())
+            except (OSError, ValueError) as exc:
+                print(f"{PROG}: {exc}", file=sys.stderr)
+                return 1
+            cli_signals.check()
+            model = Model(os.path.basename(out), data)
+            _write_atomically(out, data)
+            if args.report:
+                report_json = json.dumps(dict(asdict(report), shape=asdict(shape), device=device,
+                                              seed=args.seed, fingerprint=model.fingerprint.hex(),
+                                              bytes=len(data)), indent=1)
+                _write_atomically(os.path.abspath(args.report), report_json.encode())
+        except _Fail as exc:
+            print(f"{PROG}: {exc.name}: {exc}", file=sys.stderr)
+            return 1
+        except OSError as exc:
+            print(f"{PROG}: {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            return 130
+        except cli_signals.Terminated as exc:
+            return 128 + exc.signum
     if log:
         log(f"wrote {args.out}: {len(data):,} bytes, sha256 {model.fingerprint.hex()}, "
             f"{time.perf_counter() - start:.0f} s in all")
