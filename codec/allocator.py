@@ -42,19 +42,16 @@ def tune() -> bool:
 _HUGE_MIN_BYTES = 4 << 20
 
 
-def table(n: int, dtype: type, fill: int = 0) -> np.ndarray:
-    """A large lookup table: ``n`` items of ``dtype`` set to ``fill``, backed by anonymous memory the
+def table(n: int, dtype: type) -> np.ndarray:
+    """A large lookup table: ``n`` zeros of ``dtype``, backed by anonymous memory the
     kernel may map with transparent huge pages (``MADV_HUGEPAGE``). Randomly indexed tables of
     hundreds of MB otherwise spend much of a step in TLB misses. Falls back to numpy's allocator."""
     size = n * np.dtype(dtype).itemsize
     if size < _HUGE_MIN_BYTES or not hasattr(mmap, "MADV_HUGEPAGE"):
-        return np.full(n, fill, dtype=dtype)
+        return np.zeros(n, dtype=dtype)
     buf = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     try:
         buf.madvise(mmap.MADV_HUGEPAGE)
     except OSError:
         pass
-    out = np.frombuffer(buf, dtype=dtype)  # zero-filled by the kernel; keeps buf alive
-    if fill:
-        out.fill(fill)
-    return out
+    return np.frombuffer(buf, dtype=dtype)  # zero-filled by the kernel, page by page as touched; keeps buf alive

@@ -583,9 +583,9 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
             if n_rep:
                 rlook[i, 0] = rindex[rep_key[i]]
                 rlook[i, 1] = rindex[rlook[i, 1]]
-                _start(i, rlook[i, 0] + 1, 0, rep_pos[i], rq, rlive, rrun, rmiss, slots, buf_mask)
+                _start(i, rlook[i, 0], 0, rep_pos[i], rq, rlive, rrun, rmiss, slots, buf_mask)
                 if rep_ir:
-                    _start(i, rlook[i, 1] - kmer, slots, rep_pos[i], rq, rlive, rrun, rmiss, slots, buf_mask)
+                    _start(i, rlook[i, 1] - (kmer + 1), slots, rep_pos[i], rq, rlive, rrun, rmiss, slots, buf_mask)
                 if n_vote:
                     _vote_start(i, vkey[i, 0], rep_pos[i], 1, 1, vote, buf_mask)
                     _vote_start(i, vkey[i, 1], rep_pos[i], -kmer, -1, vote, buf_mask)
@@ -636,7 +636,7 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
     if n_rep:
         _halve_states(rhits, rtotal)
         for i in range(k):
-            rindex[rep_key[i]] = max(rindex[rep_key[i]], rep_pos[i])
+            rindex[rep_key[i]] = max(rindex[rep_key[i]], rep_pos[i] + 1)
         if n_vote:
             _vote_shared(k, rep_pos, vote)
 

@@ -89,7 +89,9 @@ class RepeatModels:
         self.spec = spec
         dirs = 2 if spec.ir else 1
         self.inputs = n = spec.slots * dirs
-        self._index = allocator.table(1 << spec.index_bits, np.int64, -1)
+        # 1 + the newest position where each k-mer hash ended, 0 for none: zero-filled memory is a
+        # fresh index, so its pages are only touched when used
+        self._index = allocator.table(1 << spec.index_bits, np.int64)
         self._buf = allocator.table(1 << spec.history_bits, np.uint8)
         self._buf_mask = np.int64((1 << spec.history_bits) - 1)
         self._kmask = np.uint64((1 << (2 * spec.kmer)) - 1)
@@ -170,11 +172,11 @@ class RepeatModels:
         # the k-mer index: look up before inserting this step's positions
         h, rc = hist[:k], rc[:k]
         key = (((h & self._kmask) * np.uint64(HASH_MULT)) >> self._kshift).astype(np.int64)
-        self._start(k, self._index[key] + 1, 1, pos)
+        self._start(k, self._index[key], 1, pos)
         if spec.ir:
             key_rc = (((rc >> self._rc_shift) * np.uint64(HASH_MULT)) >> self._kshift).astype(np.int64)
-            self._start(k, self._index[key_rc] - spec.kmer, -1, pos)
-        np.maximum.at(self._index, key, pos)
+            self._start(k, self._index[key_rc] - (spec.kmer + 1), -1, pos)
+        np.maximum.at(self._index, key, pos + 1)
 
     def _start(self, k: int, q: np.ndarray, direction: int, pos: np.ndarray) -> None:
         """Start a candidate at ``q`` in the first free slot of ``direction`` where the earlier
