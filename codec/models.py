@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -383,10 +384,33 @@ _BUNDLED_MIX.update({name.replace("-v6", "-v7"): _v7(_BUNDLED_MIX[name])
 # level 5 since session 11: mix-lite-v7 without the codon models and the periodic local models, a
 # fifth less CPU time than the default and still better than mix-v2 (E. coli body 1.886 against 1.892)
 _BUNDLED_MIX["mix-mid-v7"] = replace(_BUNDLED_MIX["mix-lite-v7"], codon=None, local=_LOCAL)
-BUNDLED: dict[str, Model] = {n: Model(n, encode_context_mix(s)) for n, s in _BUNDLED_SPECS.items()}
-BUNDLED.update({n: Model(n, encode_mix(s)) for n, s in _BUNDLED_MIX.items()})
-BUNDLED.update({p.name[:-len(MODEL_SUFFIX)]: Model(p.name[:-len(MODEL_SUFFIX)], p.read_bytes())
-                for p in sorted(BUNDLED_DIR.glob("*" + MODEL_SUFFIX))})
+
+
+class _Bundled(Mapping[str, Model]):
+    """The bundled models by name, each built (encoded and validated, or read from its file) on first
+    use: a run needs one or two of them, and building all costs a tenth of a second at every start."""
+
+    def __init__(self, sources: dict[str, Callable[[], bytes]]) -> None:
+        self._sources = sources
+        self._built: dict[str, Model] = {}
+
+    def __getitem__(self, name: str) -> Model:
+        model = self._built.get(name)
+        if model is None:
+            model = self._built[name] = Model(name, self._sources[name]())
+        return model
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sources)
+
+    def __len__(self) -> int:
+        return len(self._sources)
+
+
+BUNDLED: Mapping[str, Model] = _Bundled({
+    **{n: partial(encode_context_mix, s) for n, s in _BUNDLED_SPECS.items()},
+    **{n: partial(encode_mix, s) for n, s in _BUNDLED_MIX.items()},
+    **{p.name[:-len(MODEL_SUFFIX)]: p.read_bytes for p in sorted(BUNDLED_DIR.glob("*" + MODEL_SUFFIX))}})
 DEFAULT_MODEL = "mix-lite-v7"
 # Level -> bundled model name (the levels also differ in lane length, codec/constants.py);
 # spec/LEVELS.md documents the ladder and the memory each level needs. The encoder switches the
@@ -433,6 +457,9 @@ def for_archive(name: str, fingerprint: bytes, embedded: bytes, extra: Model | N
         return model
     if extra is not None and extra.fingerprint == fingerprint:
         return extra
+    named = BUNDLED.get(name)
+    if named is not None and named.fingerprint == fingerprint:
+        return named
     found = _by_fingerprint().get(fingerprint)
     if found is None:
         raise CodecError(

@@ -7,3 +7,5 @@ PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check torch==2.13.0
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+# byte-compile the package (an editable install is not), for shells with PYTHONDONTWRITEBYTECODE set
+.venv/bin/python -m compileall -q codec formats

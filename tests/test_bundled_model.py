@@ -56,3 +56,13 @@ def test_archives_identical_across_backends(lanes):
         archives.append(comp.compress(data) + comp.flush())
     assert archives[0] == archives[1]
     assert codec.decompress(archives[0]) == data
+
+
+def test_archive_model_is_found_by_fingerprint_whatever_name_it_records():
+    model = models.BUNDLED["mix-lite-v7"]
+    assert models.for_archive("mix-lite-v7", model.fingerprint, b"") is model
+    assert models.for_archive("renamed", model.fingerprint, b"") is model
+    other = models.BUNDLED["cm-v1"]
+    assert models.for_archive("mix-lite-v7", other.fingerprint, b"") is other
+    with pytest.raises(codec.CodecError, match="not installed"):
+        models.for_archive("mix-lite-v7", bytes(32), b"")
