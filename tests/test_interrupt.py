@@ -45,6 +45,18 @@ def _quick_compress(data: bytes) -> bytes:
     return comp.compress(data) + comp.flush()
 
 
+def _small_input(tmp_path: Path, op: str) -> tuple[Path, bytes, list[str]]:
+    """A small FASTA file to compress, or its archive to decompress: its path, its bytes and the CLI's
+    arguments for ``op``."""
+    data = _random_fasta(30_000)
+    if op == "compress":
+        src, payload, args = tmp_path / "r.fa", data, []
+    else:
+        src, payload, args = tmp_path / "r.fa.dnac", _quick_compress(data), ["-d"]
+    src.write_bytes(payload)
+    return src, payload, args
+
+
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))
@@ -134,12 +146,7 @@ def _swallowed(exc: BaseException) -> None:
 @pytest.mark.parametrize("exc, status", [(KeyboardInterrupt(), 130), (cli_signals.Terminated(15), 143)])
 def test_interrupt_swallowed_by_a_c_callback_still_stops_the_run(
         tmp_path: Path, monkeypatch, capsys, quick_blocks, op: str, exc: BaseException, status: int) -> None:
-    data = _random_fasta(30_000)
-    if op == "compress":
-        src, payload, args = tmp_path / "r.fa", data, []
-    else:
-        src, payload, args = tmp_path / "r.fa.dnac", _quick_compress(data), ["-d"]
-    src.write_bytes(payload)
+    src, payload, args = _small_input(tmp_path, op)
     original = cli._Output.write
     calls = []
 
@@ -246,12 +253,7 @@ class _FullDisk(io.RawIOBase):
 
 @pytest.mark.parametrize("op", ["compress", "decompress"])
 def test_full_disk_removes_partial_output(tmp_path: Path, monkeypatch, capsys, quick_blocks, op: str) -> None:
-    data = _random_fasta(30_000)
-    if op == "compress":
-        src, payload, args = tmp_path / "r.fa", data, []
-    else:
-        src, payload, args = tmp_path / "r.fa.dnac", _quick_compress(data), ["-d"]
-    src.write_bytes(payload)
+    src, payload, args = _small_input(tmp_path, op)
     real_fdopen = os.fdopen
     # The CLI writes its output through os.fdopen(mkstemp()): that file fills up after 1000 bytes.
     monkeypatch.setattr(os, "fdopen", lambda fd, mode: io.BufferedWriter(
