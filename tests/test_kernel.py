@@ -192,11 +192,25 @@ def test_compiled_step_does_not_depend_on_the_thread_count(threads: int) -> None
 
 @pytest.mark.parametrize("chunks", [1, 3, 5, 8, 64])
 def test_compiled_step_does_not_depend_on_the_lane_chunks(chunks: int, monkeypatch) -> None:
-    """The update's per-lane region cuts the lanes into one chunk per thread, and the shared mixers
-    sum per chunk: any chunk count (more than the cores here, uneven chunks, more than
-    LEARN_GROUPS) gives the reference's frequencies."""
+    """predict's and update's parallel regions cut the lanes into one chunk per thread, the shared
+    mixers sum per chunk and update's shared tasks are dealt out to the chunks: any chunk count
+    (more than the cores here, uneven chunks, more than LEARN_GROUPS) gives the reference's
+    frequencies."""
     monkeypatch.setattr(kernel, "_threads_in_use", lambda: chunks)
     _compare(lambda c: MixPredictor(FULL, 33, compiled=c), _sequence(6000, 5), 33)
+
+
+@pytest.mark.parametrize("chunks", [1, 2, 3, 8])
+def test_shared_tasks_are_dealt_out_evenly(chunks: int) -> None:
+    """Every shared task of update runs in exactly one chunk, and the costliest-first assignment
+    leaves no chunk more than one task's cost above an even share."""
+    cost = np.array([8, 8, 8, 8, 2, 2, 2, 2, 1, 1, 1, 2, 1, 4], dtype=np.int64)
+    owner = kernel._task_owners(cost, chunks)
+    assert owner.shape == cost.shape and owner.min() >= 0 and owner.max() < chunks
+    load = np.bincount(owner, weights=cost, minlength=chunks)
+    assert load.max() <= cost.sum() / chunks + cost.max()
+    if chunks == 2:
+        assert sorted(load) == [25, 25]
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")

@@ -333,125 +333,132 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
     trows, vals, rbase = scratch[19], scratch[20], scratch[21]
     n_vote = vote[13][0]
     vph = _vote_state_probabilities(vote[7], vote[8])
-    # rows first, then one tight gather: the lanes' table reads are independent, so their cache
-    # misses overlap instead of queueing behind the arithmetic
-    for i in _prange(k):
-        h = hist[i]
-        for m in range(n_cm):
-            rows[i, m] = _row(h & ctx_mask[m], m, mult, shift, offsets)
-        for t in range(n_tol):
-            trows[i, t] = _row(tol_hist[i, t] & tol_mask[t], tol_cols[t], mult, shift, offsets)
-        if n_cod:
-            hb = cbest[i]
-            cls = (hb // 3) * 3 + (phase + hb) % 3
-            for c in range(n_cod):
-                crows[i, c] = coff[c] + np.int64(h & cmask[c]) * cnh + cls
     lcol = n_cm + n_tol  # the local models' and then the codon models' counts follow in vals
-    for i in _prange(k):
-        h = hist[i]
-        for m in range(n_cm):
-            vals[i, m] = table[rows[i, m]]
-        for t in range(n_tol):
-            vals[i, n_cm + t] = table[trows[i, t]]
-        for c in range(n_loc):
-            vals[i, lcol + c] = loc_counts[i, lbase[c] + np.int64(h & np.uint64(loc_mask[c]))]
-        for c in range(n_cod):
-            vals[i, lcol + n_loc + c] = ctable[crows[i, c]]
-        for r in range(n_rep):
-            rbase[i, r] = buf[rq[i, r] & buf_mask]
     loc_col = n_cm + n_tol + n_rep + (1 if n_vote else 0)
-    # the count models' node stretches: table lookups only, so that many lanes' misses overlap
-    for i in _prange(k):
-        for m in range(n_cm):
-            _packed_node_stretches(st, i, m, vals[i, m], st2, st_offset[m])
-        for t in range(n_tol):
-            c0, c1, c2, c3 = _unpack(vals[i, n_cm + t])
-            best, bc = 0, c0
-            if c1 > bc:
-                best, bc = 1, c1
-            if c2 > bc:
-                best, bc = 2, c2
-            if c3 > bc:
-                best, bc = 3, c3
-            tol_pred[i, t] = best
-            tol_seen[i, t] = bc > 0
-            _node_stretches(st, i, n_cm + t, c0, c1, c2, c3, st2, tol_st_offset[t])
-        for c in range(n_loc):
-            _packed_node_stretches(st, i, loc_col + c, vals[i, lcol + c], loc_st2, loc_st_offset[c])
-        for c in range(n_cod):
-            _packed_node_stretches(st, i, loc_col + n_loc + c, vals[i, lcol + n_loc + c], cst2, 0)
     out = np.empty((k, 4), dtype=np.int64)
     pos = np.empty((k, 3), dtype=np.int64)
-    for i in _prange(k):
-        h = hist[i]
-        po = pos[i]
-        cs = np.int64(case[i])
-        best_run = 0
-        for r in range(n_rep):
-            col = n_cm + n_tol + r
-            b = np.int64(rbase[i, r])
-            pred = b if rdir[r] > 0 else 3 - b
-            state = _candidate_state(rrun[i, r], rmiss[i, r])
-            rep_pred[i, r] = pred
-            rep_state[i, r] = state
-            sh, sl = 0, 0
-            if rlive[i, r]:
-                sh, sl = st_hi[state], st_lo[state]
-                best_run = max(best_run, rrun[i, r] + 1)
-            hi = pred >> 1
-            lo = sl if (pred & 1) == 1 else -sl
-            st[i, 0, col] = sh if hi == 1 else -sh
-            st[i, 1, col] = lo if hi == 0 else 0
-            st[i, 2, col] = lo if hi == 1 else 0
-        if n_vote:
-            _vote_predict(i, vote, vph, buf, buf_mask, st, n_cm + n_tol + n_rep, stretch)
-        for e in range(extra.shape[2]):
+    chunks = _chunks(scratch[30])
+    per = (k + chunks - 1) // chunks
+    # one parallel region (a launch per step, not four), each thread a contiguous chunk of lanes
+    # through every phase; the phases stay separate loops over the chunk, so that the lanes' table
+    # reads are independent and their cache misses overlap
+    for ch in _prange(chunks):
+        i0, i1 = ch * per, min(k, (ch + 1) * per)
+        # rows first, then one tight gather: the lanes' table reads are independent, so their cache
+        # misses overlap instead of queueing behind the arithmetic
+        for i in range(i0, i1):
+            h = hist[i]
+            for m in range(n_cm):
+                rows[i, m] = _row(h & ctx_mask[m], m, mult, shift, offsets)
+            for t in range(n_tol):
+                trows[i, t] = _row(tol_hist[i, t] & tol_mask[t], tol_cols[t], mult, shift, offsets)
+            if n_cod:
+                hb = cbest[i]
+                cls = (hb // 3) * 3 + (phase + hb) % 3
+                for c in range(n_cod):
+                    crows[i, c] = coff[c] + np.int64(h & cmask[c]) * cnh + cls
+        for i in range(i0, i1):
+            h = hist[i]
+            for m in range(n_cm):
+                vals[i, m] = table[rows[i, m]]
+            for t in range(n_tol):
+                vals[i, n_cm + t] = table[trows[i, t]]
+            for c in range(n_loc):
+                vals[i, lcol + c] = loc_counts[i, lbase[c] + np.int64(h & np.uint64(loc_mask[c]))]
+            for c in range(n_cod):
+                vals[i, lcol + n_loc + c] = ctable[crows[i, c]]
+            for r in range(n_rep):
+                rbase[i, r] = buf[rq[i, r] & buf_mask]
+        # the count models' node stretches: table lookups only, so that many lanes' misses overlap
+        for i in range(i0, i1):
+            for m in range(n_cm):
+                _packed_node_stretches(st, i, m, vals[i, m], st2, st_offset[m])
+            for t in range(n_tol):
+                c0, c1, c2, c3 = _unpack(vals[i, n_cm + t])
+                best, bc = 0, c0
+                if c1 > bc:
+                    best, bc = 1, c1
+                if c2 > bc:
+                    best, bc = 2, c2
+                if c3 > bc:
+                    best, bc = 3, c3
+                tol_pred[i, t] = best
+                tol_seen[i, t] = bc > 0
+                _node_stretches(st, i, n_cm + t, c0, c1, c2, c3, st2, tol_st_offset[t])
+            for c in range(n_loc):
+                _packed_node_stretches(st, i, loc_col + c, vals[i, lcol + c], loc_st2, loc_st_offset[c])
+            for c in range(n_cod):
+                _packed_node_stretches(st, i, loc_col + n_loc + c, vals[i, lcol + n_loc + c], cst2, 0)
+        for i in range(i0, i1):
+            h = hist[i]
+            po = pos[i]
+            cs = np.int64(case[i])
+            best_run = 0
+            for r in range(n_rep):
+                col = n_cm + n_tol + r
+                b = np.int64(rbase[i, r])
+                pred = b if rdir[r] > 0 else 3 - b
+                state = _candidate_state(rrun[i, r], rmiss[i, r])
+                rep_pred[i, r] = pred
+                rep_state[i, r] = state
+                sh, sl = 0, 0
+                if rlive[i, r]:
+                    sh, sl = st_hi[state], st_lo[state]
+                    best_run = max(best_run, rrun[i, r] + 1)
+                hi = pred >> 1
+                lo = sl if (pred & 1) == 1 else -sl
+                st[i, 0, col] = sh if hi == 1 else -sh
+                st[i, 1, col] = lo if hi == 0 else 0
+                st[i, 2, col] = lo if hi == 1 else 0
+            if n_vote:
+                _vote_predict(i, vote, vph, buf, buf_mask, st, n_cm + n_tol + n_rep, stretch)
+            for e in range(extra.shape[2]):
+                for j in range(3):
+                    st[i, j, extra_col + e] = extra[i, j, e]
             for j in range(3):
-                st[i, j, extra_col + e] = extra[i, j, e]
-        for j in range(3):
-            st[i, j, bias_col] = BIAS
-        _mix(lane_w, i, st, i, n_in, squash, dot, p)
-        if competition:
-            c = 0
-            for m in range(1, n_models):
-                if score[i, m] < score[i, c]:
-                    c = m
-            rs = 0
-            for bound in RUN_BOUNDS:
-                rs += 1 if best_run > bound else 0
-            wset[i] = classes[c] * REPEAT_STATES + rs
-            if case_flags & CASE_SHARED:
-                wset[i] = 2 * wset[i] + cs
-            _mix(shared_w, wset[i], st, i, n_in, squash, dot2, p2)
-            for j in range(3):
-                st_fin[i, j, 0] = dot[i, j]
-                st_fin[i, j, 1] = dot2[i, j]
-                st_fin[i, j, 2] = BIAS
-            _mix(final_w, i, st_fin, i, 3, squash, dot3, p3)
-            for j in range(3):
-                po[j] = p3[i, j]
-        else:
-            for j in range(3):
-                po[j] = p[i, j]
-        if res_rate:
-            res_set[i] = cs if case_flags & CASE_RESIDUAL else 0
-            _mix_residual(res_w, res_set[i], dot3 if competition else dot, st, i, n_in, squash, dot5, p5)
-            for j in range(3):
-                po[j] = p5[i, j]
-        if sse_order:
-            hctx = np.int64(h & sse_mask)
-            if case_flags & CASE_SSE:
-                hctx += cs * (3 << (2 * sse_order))
-            for j in range(3):
-                ctx = hctx + (j << (2 * sse_order))
-                sv = stretch[po[j]] + STRETCH_LIMIT
-                lo = min(sv // APM_STEP, APM_BUCKETS - 2)
-                frac = sv - lo * APM_STEP
-                base = ctx * APM_BUCKETS + lo
-                q = (apm[base] * (APM_STEP - frac) + apm[base + 1] * frac) // APM_STEP
-                near[i, j] = base + 1 if frac * 2 >= APM_STEP else base
-                po[j] = max(min((po[j] + 3 * q) >> 2, _ONE - 1), 1)
-        _frequencies(po, i, out)
+                st[i, j, bias_col] = BIAS
+            _mix(lane_w, i, st, i, n_in, squash, dot, p)
+            if competition:
+                c = 0
+                for m in range(1, n_models):
+                    if score[i, m] < score[i, c]:
+                        c = m
+                rs = 0
+                for bound in RUN_BOUNDS:
+                    rs += 1 if best_run > bound else 0
+                wset[i] = classes[c] * REPEAT_STATES + rs
+                if case_flags & CASE_SHARED:
+                    wset[i] = 2 * wset[i] + cs
+                _mix(shared_w, wset[i], st, i, n_in, squash, dot2, p2)
+                for j in range(3):
+                    st_fin[i, j, 0] = dot[i, j]
+                    st_fin[i, j, 1] = dot2[i, j]
+                    st_fin[i, j, 2] = BIAS
+                _mix(final_w, i, st_fin, i, 3, squash, dot3, p3)
+                for j in range(3):
+                    po[j] = p3[i, j]
+            else:
+                for j in range(3):
+                    po[j] = p[i, j]
+            if res_rate:
+                res_set[i] = cs if case_flags & CASE_RESIDUAL else 0
+                _mix_residual(res_w, res_set[i], dot3 if competition else dot, st, i, n_in, squash, dot5, p5)
+                for j in range(3):
+                    po[j] = p5[i, j]
+            if sse_order:
+                hctx = np.int64(h & sse_mask)
+                if case_flags & CASE_SSE:
+                    hctx += cs * (3 << (2 * sse_order))
+                for j in range(3):
+                    ctx = hctx + (j << (2 * sse_order))
+                    sv = stretch[po[j]] + STRETCH_LIMIT
+                    lo = min(sv // APM_STEP, APM_BUCKETS - 2)
+                    frac = sv - lo * APM_STEP
+                    base = ctx * APM_BUCKETS + lo
+                    q = (apm[base] * (APM_STEP - frac) + apm[base + 1] * frac) // APM_STEP
+                    near[i, j] = base + 1 if frac * 2 >= APM_STEP else base
+                    po[j] = max(min((po[j] + 3 * q) >> 2, _ONE - 1), 1)
+            _frequencies(po, i, out)
     return out
 
 
@@ -593,52 +600,90 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
                 _learn_partial(shared_partial[ch], wset[i], st, i, n_in, p2, sym, mixer_rate, rnd, dot, 0)
             if res_rate:
                 _learn_partial(res_partial[ch], res_set[i], st, i, n_in, p5, sym, res_rate, rnd, res_first, 1)
-    # 3. what lanes share: the shared and residual mixers (integer sums of the chunks), SSE sums,
-    # repeat statistics and bases
-    if competition:
-        _add_partials(shared_w, wset, k, n_in, shared_partial, chunks)
-    if res_rate:
-        _add_partials(res_w, res_set, k, n_in + 1, res_partial, chunks)
+    # 3. what lanes share, as independent tasks spread over the threads (each writes only its own
+    # state, so neither the order nor the thread of a task changes a result): one per context model
+    # table and codon model table (the count increments), then the shared and residual mixers'
+    # chunk sums, the APM, the repeat statistics and bases
+    n_tasks = n_cm + n_cod + 3
+    owner = _task_owners(scratch[31], chunks)
+    for ch in _prange(chunks):
+        for g in range(n_tasks):
+            if owner[g] != ch:
+                continue
+            if g < n_cm:
+                _count_model(g, k, sym, table, rows, irrows, ir_pos[g], ir_sym_shift, hist, limit_by_model[g],
+                             over_keys, check_rows, False)
+            elif g < n_cm + n_cod:
+                _count_model(g - n_cm, k, sym, ctable, crows, irrows, -1, ir_sym_shift, hist, climit[0],
+                             c_over, c_check, cparams[1] != 0)
+            elif g == n_cm + n_cod:
+                if competition:
+                    _add_partials(shared_w, wset, k, n_in, shared_partial, chunks)
+                if res_rate:
+                    _add_partials(res_w, res_set, k, n_in + 1, res_partial, chunks)
+            elif g == n_cm + n_cod + 1:
+                if sse_order:
+                    _apm_update(k, sym, near, apm, apm_total, apm_count, apm_used, sse_rate)
+            elif n_rep:
+                _repeat_shared(k, sym, buf, buf_mask, rep_pos, rep_flag, rep_state, rhits, rtotal, rindex, rep_key)
+                if n_vote:
+                    _vote_shared(k, rep_pos, vote)
+    phase_a[0] = (phase + 1) % 3
+
+
+@_jit
+def _task_owners(cost, chunks):
+    """Which lane chunk (thread) runs each of :func:`update`'s shared tasks: the costliest first, each
+    to the chunk with the least so far (``cost``: each task's estimated cost)."""
+    owner = np.zeros(len(cost), dtype=np.int64)
+    load = np.zeros(chunks, dtype=np.int64)
+    order = np.argsort(-cost, kind="mergesort")
+    for t in order:
+        best = 0
+        for ch in range(1, chunks):
+            if load[ch] < load[best]:
+                best = ch
+        owner[t] = best
+        load[best] += cost[t]
+    return owner
+
+
+@_jit
+def _apm_update(k, sym, near, apm, apm_total, apm_count, apm_used, rate):
+    """The APM's step: each entry the lanes used moves by the mean of their errors (``sse.APM``)."""
     n_used = 0
     for i in range(k):
         s = sym[i]
         hi, lo = s >> 1, s & 1
-        if sse_order:
-            for j in (0, 1 + hi):
-                idx = near[i, j]
-                if apm_count[idx] == 0:
-                    apm_used[n_used] = idx
-                    n_used += 1
-                apm_total[idx] += ((hi if j == 0 else lo) << PROB_BITS) - apm[idx]
-                apm_count[idx] += 1
-        if n_rep:
-            buf[rep_pos[i] & buf_mask] = s
-            for r in range(n_rep):
-                f = rep_flag[i, r]
-                if f:
-                    rtotal[rep_state[i, r]] += 1
-                if f == 2:
-                    rhits[rep_state[i, r]] += 1
-    # 4. the count increments, one context model's table per parallel task
-    for g in _prange(n_cm + n_cod):
-        if g < n_cm:
-            _count_model(g, k, sym, table, rows, irrows, ir_pos[g], ir_sym_shift, hist, limit_by_model[g],
-                         over_keys, check_rows, False)
-        else:
-            _count_model(g - n_cm, k, sym, ctable, crows, irrows, -1, ir_sym_shift, hist, climit[0],
-                         c_over, c_check, cparams[1] != 0)
-    phase_a[0] = (phase + 1) % 3
+        for j in (0, 1 + hi):
+            idx = near[i, j]
+            if apm_count[idx] == 0:
+                apm_used[n_used] = idx
+                n_used += 1
+            apm_total[idx] += ((hi if j == 0 else lo) << PROB_BITS) - apm[idx]
+            apm_count[idx] += 1
     for u in range(n_used):
         idx = apm_used[u]
-        apm[idx] = max(min(apm[idx] + ((apm_total[idx] // apm_count[idx]) >> sse_rate), _ONE - 1), 1)
+        apm[idx] = max(min(apm[idx] + ((apm_total[idx] // apm_count[idx]) >> rate), _ONE - 1), 1)
         apm_total[idx] = 0
         apm_count[idx] = 0
-    if n_rep:
-        _halve_states(rhits, rtotal)
-        for i in range(k):
-            rindex[rep_key[i]] = max(rindex[rep_key[i]], rep_pos[i] + 1)
-        if n_vote:
-            _vote_shared(k, rep_pos, vote)
+
+
+@_jit
+def _repeat_shared(k, sym, buf, buf_mask, rep_pos, rep_flag, rep_state, rhits, rtotal, rindex, rep_key):
+    """The repeat models' shared step: the lanes' bases into the ring buffer, the candidates' hits and
+    totals per state (then halved over the limit), each lane's k-mer position into the index."""
+    for i in range(k):
+        buf[rep_pos[i] & buf_mask] = sym[i]
+        for r in range(rep_flag.shape[1]):
+            f = rep_flag[i, r]
+            if f:
+                rtotal[rep_state[i, r]] += 1
+            if f == 2:
+                rhits[rep_state[i, r]] += 1
+    _halve_states(rhits, rtotal)
+    for i in range(k):
+        rindex[rep_key[i]] = max(rindex[rep_key[i]], rep_pos[i] + 1)
 
 
 @_jit
@@ -1007,10 +1052,26 @@ def _vote_shared(k, pos, vote):
 
 
 _I64 = np.int64
+_CACHED_TABLE_BYTES = 1 << 20  # a table larger than this misses a core's cache (update's task costs)
 
 
 def _empty(*shape, dtype=np.int64):
     return np.zeros(shape, dtype=dtype)
+
+
+def _task_costs(cm, ir_cols: np.ndarray, codon, has_repeat: bool) -> np.ndarray:
+    """Estimated cost of each of :func:`update`'s shared tasks, to spread them evenly over the
+    threads (:func:`_task_owners`): a table's increments cost a random access per lane and
+    direction, four times as much for a table larger than a core's cache; then the mixers' sums,
+    the APM and the repeat models' shared step. Only the speed depends on it."""
+    def table_cost(offsets: np.ndarray, total: int) -> np.ndarray:
+        spans = np.diff(np.append(offsets, total)) * 4
+        return np.where(spans > _CACHED_TABLE_BYTES, 4, 1).astype(_I64)
+
+    cm_cost = table_cost(cm.offsets.astype(_I64), len(cm.table))
+    cm_cost[ir_cols] *= 2
+    cod_cost = table_cost(codon.offsets, len(codon.table)) if codon is not None else _empty(0)
+    return np.concatenate([cm_cost, cod_cost, [2, 1, 4 if has_repeat else 0]]).astype(_I64)
 
 
 class KernelStep:
@@ -1120,7 +1181,8 @@ class KernelStep:
                          _empty(lanes, n_rep), _empty(lanes, len(ir_cols)), _empty(lanes, 2),
                          _empty(lanes, n_rep), _empty(LEARN_GROUPS, res_w.shape[0], 3, n_in + 1), _empty(lanes, 3),
                          _empty(lanes, 3), np.zeros(lanes, dtype=_I64),
-                         _empty(LEARN_GROUPS, shared_sets, 3, n_in), np.ones(1, dtype=_I64))
+                         _empty(LEARN_GROUPS, shared_sets, 3, n_in), np.ones(1, dtype=_I64),
+                         _task_costs(cm, ir_cols, codon, rep is not None))
         self._threads = self._scratch[30]  # numba's thread count, set before each compiled call
         ir_pos = np.full(cm.inputs, -1, dtype=_I64)
         ir_pos[ir_cols] = np.arange(len(ir_cols))
