@@ -339,9 +339,8 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
     pos = np.empty((k, 3), dtype=np.int64)
     chunks = _chunks(scratch[30])
     per = (k + chunks - 1) // chunks
-    # one parallel region (a launch per step, not four), each thread a contiguous chunk of lanes
-    # through every phase; the phases stay separate loops over the chunk, so that the lanes' table
-    # reads are independent and their cache misses overlap
+    # one parallel region (one launch per step, not four): each thread takes a contiguous chunk of
+    # lanes through every phase, each phase its own loop over the chunk
     for ch in _prange(chunks):
         i0, i1 = ch * per, min(k, (ch + 1) * per)
         # rows first, then one tight gather: the lanes' table reads are independent, so their cache
