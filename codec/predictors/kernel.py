@@ -251,12 +251,12 @@ def _mix_residual(w, wrow, first, st, i, n_in, squash, dot, p):
         _output(acc, i, j, squash, dot, p)
 
 
-LEARN_GROUPS = 8  # most lane chunks of update's per-lane region (the shared mixers' sums are the same for any)
+LEARN_GROUPS = 8  # most lane chunks of a step's parallel regions (the shared mixers' sums are the same for any)
 
 
 @_jit
 def _chunks(threads):
-    """How many contiguous chunks of lanes :func:`update`'s per-lane region takes: one per thread in
+    """How many contiguous chunks of lanes :func:`predict` and :func:`update` take: one per thread in
     use (``threads[0]``, set by :class:`KernelStep` before each call), at most LEARN_GROUPS. Results
     never depend on it."""
     return min(max(threads[0], 1), LEARN_GROUPS)
