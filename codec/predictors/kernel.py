@@ -263,6 +263,13 @@ def _chunks(threads):
 
 
 @_jit
+def _lane_chunk(ch, chunks, k):
+    """Lanes i0..i1-1 of chunk ``ch`` of ``chunks`` contiguous chunks of lanes 0..k-1."""
+    per = (k + chunks - 1) // chunks
+    return ch * per, min(k, (ch + 1) * per)
+
+
+@_jit
 def _learn_partial(acc, ws, st, i, n_in, p, sym, rate, rnd, first, off):
     """:func:`_learn` of lane i into ``acc[ws]``, its chunk's sums for the weight sets shared by
     lanes, over the inputs st[i] preceded by first[i] when ``off`` is 1 (the residual mixer; else
@@ -338,11 +345,10 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
     out = np.empty((k, 4), dtype=np.int64)
     pos = np.empty((k, 3), dtype=np.int64)
     chunks = _chunks(scratch[30])
-    per = (k + chunks - 1) // chunks
     # one parallel region (one launch per step, not four): each thread takes a contiguous chunk of
     # lanes through every phase, each phase its own loop over the chunk
     for ch in _prange(chunks):
-        i0, i1 = ch * per, min(k, (ch + 1) * per)
+        i0, i1 = _lane_chunk(ch, chunks, k)
         # rows first, then one tight gather: the lanes' table reads are independent, so their cache
         # misses overlap instead of queueing behind the arithmetic
         for i in range(i0, i1):
@@ -510,12 +516,11 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
     vkey = vote[14]
     res_first = dot3 if competition else dot
     chunks = _chunks(scratch[30])
-    per = (k + chunks - 1) // chunks
     # one parallel region for what each lane keeps to itself (one launch, not three, per step: the
     # launches were most of a step's fixed cost): each thread takes a contiguous chunk of lanes
     # through both phases
     for ch in _prange(chunks):
-        i0, i1 = ch * per, min(k, (ch + 1) * per)
+        i0, i1 = _lane_chunk(ch, chunks, k)
         # 1. histories, the rows and k-mer keys the shared phase needs, per-lane mixers, competition
         # scores, tolerant histories and repeat candidates
         for i in range(i0, i1):
@@ -604,7 +609,7 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
     # table and codon model table (the count increments), then the shared and residual mixers'
     # chunk sums, the APM, the repeat statistics and bases
     n_tasks = n_cm + n_cod + 3
-    owner = _task_owners(scratch[31], chunks)
+    owner = scratch[31][chunks]
     for ch in _prange(chunks):
         for g in range(n_tasks):
             if owner[g] != ch:
@@ -628,23 +633,6 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
                 if n_vote:
                     _vote_shared(k, rep_pos, vote)
     phase_a[0] = (phase + 1) % 3
-
-
-@_jit
-def _task_owners(cost, chunks):
-    """Which lane chunk (thread) runs each of :func:`update`'s shared tasks: the costliest first, each
-    to the chunk with the least so far (``cost``: each task's estimated cost)."""
-    owner = np.zeros(len(cost), dtype=np.int64)
-    load = np.zeros(chunks, dtype=np.int64)
-    order = np.argsort(-cost, kind="mergesort")
-    for t in order:
-        best = 0
-        for ch in range(1, chunks):
-            if load[ch] < load[best]:
-                best = ch
-        owner[t] = best
-        load[best] += cost[t]
-    return owner
 
 
 @_jit
@@ -1073,6 +1061,18 @@ def _task_costs(cm, ir_cols: np.ndarray, codon, has_repeat: bool) -> np.ndarray:
     return np.concatenate([cm_cost, cod_cost, [2, 1, 4 if has_repeat else 0]]).astype(_I64)
 
 
+def _task_owners(cost: np.ndarray, chunks: int) -> np.ndarray:
+    """Which lane chunk (thread) runs each of :func:`update`'s shared tasks: the costliest first, each
+    to the chunk with the least so far (``cost``: each task's estimated cost)."""
+    owner = np.zeros(len(cost), dtype=_I64)
+    load = np.zeros(chunks, dtype=_I64)
+    for t in np.argsort(-cost, kind="stable"):
+        best = int(np.argmin(load))
+        owner[t] = best
+        load[best] += cost[t]
+    return owner
+
+
 class KernelStep:
     """The compiled ``predict``/``update`` of a predictor built from the reference components: a
     :class:`~codec.predictors.context_models.ContextModels` bank, optional tolerant and repeat
@@ -1093,6 +1093,8 @@ class KernelStep:
         n_tol = tol.inputs if tol is not None else 0
         n_rep = rep.inputs if rep is not None else 0
         ir_cols = cm._ir.astype(np.int64)
+        # update's shared tasks: their costs, and in scratch[31][c] their chunks when there are c
+        task_cost = _task_costs(cm, ir_cols, codon, rep is not None)
         self._cm = (cm.table, cm.hist, cm.rc, cm.ctx_mask, cm._mult, cm._shift, cm.offsets.astype(_I64),
                     cm._st2, cm.st_offset.astype(_I64), ir_cols, cm._ir_shift,
                     cm._ir_sym_shift, cm._limit_by_model.astype(_I64))
@@ -1181,7 +1183,7 @@ class KernelStep:
                          _empty(lanes, n_rep), _empty(LEARN_GROUPS, res_w.shape[0], 3, n_in + 1), _empty(lanes, 3),
                          _empty(lanes, 3), np.zeros(lanes, dtype=_I64),
                          _empty(LEARN_GROUPS, shared_sets, 3, n_in), np.ones(1, dtype=_I64),
-                         _task_costs(cm, ir_cols, codon, rep is not None))
+                         np.stack([_task_owners(task_cost, max(c, 1)) for c in range(LEARN_GROUPS + 1)]))
         self._threads = self._scratch[30]  # numba's thread count, set before each compiled call
         ir_pos = np.full(cm.inputs, -1, dtype=_I64)
         ir_pos[ir_cols] = np.arange(len(ir_cols))
