@@ -190,14 +190,20 @@ def test_compiled_step_does_not_depend_on_the_thread_count(threads: int) -> None
         set_threads(0)
 
 
-@pytest.mark.parametrize("chunks", [1, 3, 5, 8, 64])
-def test_compiled_step_does_not_depend_on_the_lane_chunks(chunks: int, monkeypatch) -> None:
-    """predict's and update's parallel regions cut the lanes into one chunk per thread, the shared
-    mixers sum per chunk and update's shared tasks are dealt out to the chunks: any chunk count
-    (more than the cores here, uneven chunks, more than LEARN_GROUPS) gives the reference's
-    frequencies."""
+@pytest.mark.parametrize("threads, chunks", [(0, 1), (0, 3), (0, 5), (0, 8), (0, 64), (1, 3)])
+def test_compiled_step_does_not_depend_on_the_lane_chunks(threads: int, chunks: int, monkeypatch) -> None:
+    """predict's and update's parallel regions cut the lanes into one chunk per thread, a thread
+    that runs out of its chunk's blocks of lanes takes blocks of the others, the shared mixers sum
+    per thread, and update's shared tasks are dealt out to the chunks and taken over the same way:
+    any chunk count (more than the cores here, uneven chunks, more than LEARN_GROUPS) gives the
+    reference's frequencies. On one thread with three chunks, the first chunk's thread takes every
+    block and task of the other two before they start."""
     monkeypatch.setattr(kernel, "_threads_in_use", lambda: chunks)
-    _compare(lambda c: MixPredictor(FULL, 33, compiled=c), _sequence(6000, 5), 33)
+    try:
+        set_threads(threads)
+        _compare(lambda c: MixPredictor(FULL, 33, compiled=c), _sequence(6000, 5), 33)
+    finally:
+        set_threads(0)
 
 
 @pytest.mark.parametrize("chunks", [1, 2, 3, 8])

@@ -126,9 +126,24 @@ if numba is not None:
             builder.call(fn, [builder.bitcast(ptr, _cgutils.voidptr_t), i32(1), i32(3), i32(1)])
             return context.get_dummy_value()
         return _nb_types.void(arr, idx), codegen
+
+    @_intrinsic
+    def _fetch_add(typingctx, arr, idx):
+        """``arr[idx] += 1`` as one atomic step; returns the value before. How threads share out a
+        step's blocks of lanes and tasks: which thread takes which never changes a result."""
+        def codegen(context, builder, signature, args):
+            aryty = signature.args[0]
+            ary = context.make_array(aryty)(context, builder, args[0])
+            ptr = _cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
+            return builder.atomic_rmw("add", ptr, context.get_constant(_nb_types.int64, 1), "monotonic")
+        return _nb_types.int64(arr, idx), codegen
 else:  # pragma: no cover
     def _prefetch(arr, idx):
         pass
+
+    def _fetch_add(arr, idx):
+        arr[idx] += 1
+        return arr[idx] - 1
 
 
 @_jit
@@ -269,6 +284,32 @@ def _lane_chunk(ch, chunks, k):
     return ch * per, min(k, (ch + 1) * per)
 
 
+BLOCK_LANES = 16  # lanes a thread takes at a time in predict's and update's per-lane regions
+CLAIM_STRIDE = 8  # int64s between claim counters: one cache line each, so that threads don't contend
+
+
+@_jit
+def _reset_claims(claims, first, end):
+    """Zero claim counters first..end-1 (``claims`` holds one every CLAIM_STRIDE)."""
+    for c in range(first, end):
+        claims[c * CLAIM_STRIDE] = 0
+
+
+@_jit
+def _claim_lanes(claims, first, ch, chunks, k):
+    """The next block of lanes for the thread of chunk ``ch``: BLOCK_LANES of its own chunk's lanes
+    while any are left, then of the other chunks' (so that a thread that finishes early takes over
+    work from one that is behind, instead of waiting for it); (k, k) when none are left. Counter
+    ``first + c`` counts the blocks of chunk c claimed so far."""
+    for v in range(chunks):
+        c = (ch + v) % chunks
+        c0, c1 = _lane_chunk(c, chunks, k)
+        i0 = c0 + _fetch_add(claims, (first + c) * CLAIM_STRIDE) * BLOCK_LANES
+        if i0 < c1:
+            return i0, min(c1, i0 + BLOCK_LANES)
+    return k, k
+
+
 @_jit
 def _learn_partial(acc, ws, st, i, n_in, p, sym, rate, rnd, first, off):
     """:func:`_learn` of lane i into ``acc[ws]``, its chunk's sums for the weight sets shared by
@@ -345,125 +386,130 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
     out = np.empty((k, 4), dtype=np.int64)
     pos = np.empty((k, 3), dtype=np.int64)
     chunks = _chunks(scratch[30])
-    # one parallel region (one launch per step, not four): each thread takes a contiguous chunk of
-    # lanes through every phase, each phase its own loop over the chunk
+    claims = scratch[33]
+    _reset_claims(claims, 0, chunks)
+    # one parallel region (one launch per step, not four): each thread takes blocks of lanes through
+    # every phase, each phase its own loop over the block
     for ch in _prange(chunks):
-        i0, i1 = _lane_chunk(ch, chunks, k)
-        # rows first, then one tight gather: the lanes' table reads are independent, so their cache
-        # misses overlap instead of queueing behind the arithmetic
-        for i in range(i0, i1):
-            h = hist[i]
-            for m in range(n_cm):
-                rows[i, m] = _row(h & ctx_mask[m], m, mult, shift, offsets)
-            for t in range(n_tol):
-                trows[i, t] = _row(tol_hist[i, t] & tol_mask[t], tol_cols[t], mult, shift, offsets)
-            if n_cod:
-                hb = cbest[i]
-                cls = (hb // 3) * 3 + (phase + hb) % 3
+        for _ in range(k):
+            i0, i1 = _claim_lanes(claims, 0, ch, chunks, k)
+            if i0 >= i1:
+                break
+            # rows first, then one tight gather: the lanes' table reads are independent, so their cache
+            # misses overlap instead of queueing behind the arithmetic
+            for i in range(i0, i1):
+                h = hist[i]
+                for m in range(n_cm):
+                    rows[i, m] = _row(h & ctx_mask[m], m, mult, shift, offsets)
+                for t in range(n_tol):
+                    trows[i, t] = _row(tol_hist[i, t] & tol_mask[t], tol_cols[t], mult, shift, offsets)
+                if n_cod:
+                    hb = cbest[i]
+                    cls = (hb // 3) * 3 + (phase + hb) % 3
+                    for c in range(n_cod):
+                        crows[i, c] = coff[c] + np.int64(h & cmask[c]) * cnh + cls
+            for i in range(i0, i1):
+                h = hist[i]
+                for m in range(n_cm):
+                    vals[i, m] = table[rows[i, m]]
+                for t in range(n_tol):
+                    vals[i, n_cm + t] = table[trows[i, t]]
+                for c in range(n_loc):
+                    vals[i, lcol + c] = loc_counts[i, lbase[c] + np.int64(h & np.uint64(loc_mask[c]))]
                 for c in range(n_cod):
-                    crows[i, c] = coff[c] + np.int64(h & cmask[c]) * cnh + cls
-        for i in range(i0, i1):
-            h = hist[i]
-            for m in range(n_cm):
-                vals[i, m] = table[rows[i, m]]
-            for t in range(n_tol):
-                vals[i, n_cm + t] = table[trows[i, t]]
-            for c in range(n_loc):
-                vals[i, lcol + c] = loc_counts[i, lbase[c] + np.int64(h & np.uint64(loc_mask[c]))]
-            for c in range(n_cod):
-                vals[i, lcol + n_loc + c] = ctable[crows[i, c]]
-            for r in range(n_rep):
-                rbase[i, r] = buf[rq[i, r] & buf_mask]
-        # the count models' node stretches: table lookups only, so that many lanes' misses overlap
-        for i in range(i0, i1):
-            for m in range(n_cm):
-                _packed_node_stretches(st, i, m, vals[i, m], st2, st_offset[m])
-            for t in range(n_tol):
-                c0, c1, c2, c3 = _unpack(vals[i, n_cm + t])
-                best, bc = 0, c0
-                if c1 > bc:
-                    best, bc = 1, c1
-                if c2 > bc:
-                    best, bc = 2, c2
-                if c3 > bc:
-                    best, bc = 3, c3
-                tol_pred[i, t] = best
-                tol_seen[i, t] = bc > 0
-                _node_stretches(st, i, n_cm + t, c0, c1, c2, c3, st2, tol_st_offset[t])
-            for c in range(n_loc):
-                _packed_node_stretches(st, i, loc_col + c, vals[i, lcol + c], loc_st2, loc_st_offset[c])
-            for c in range(n_cod):
-                _packed_node_stretches(st, i, loc_col + n_loc + c, vals[i, lcol + n_loc + c], cst2, 0)
-        for i in range(i0, i1):
-            h = hist[i]
-            po = pos[i]
-            cs = np.int64(case[i])
-            best_run = 0
-            for r in range(n_rep):
-                col = n_cm + n_tol + r
-                b = np.int64(rbase[i, r])
-                pred = b if rdir[r] > 0 else 3 - b
-                state = _candidate_state(rrun[i, r], rmiss[i, r])
-                rep_pred[i, r] = pred
-                rep_state[i, r] = state
-                sh, sl = 0, 0
-                if rlive[i, r]:
-                    sh, sl = st_hi[state], st_lo[state]
-                    best_run = max(best_run, rrun[i, r] + 1)
-                hi = pred >> 1
-                lo = sl if (pred & 1) == 1 else -sl
-                st[i, 0, col] = sh if hi == 1 else -sh
-                st[i, 1, col] = lo if hi == 0 else 0
-                st[i, 2, col] = lo if hi == 1 else 0
-            if n_vote:
-                _vote_predict(i, vote, vph, buf, buf_mask, st, n_cm + n_tol + n_rep, stretch)
-            for e in range(extra.shape[2]):
+                    vals[i, lcol + n_loc + c] = ctable[crows[i, c]]
+                for r in range(n_rep):
+                    rbase[i, r] = buf[rq[i, r] & buf_mask]
+            # the count models' node stretches: table lookups only, so that many lanes' misses overlap
+            for i in range(i0, i1):
+                for m in range(n_cm):
+                    _packed_node_stretches(st, i, m, vals[i, m], st2, st_offset[m])
+                for t in range(n_tol):
+                    c0, c1, c2, c3 = _unpack(vals[i, n_cm + t])
+                    best, bc = 0, c0
+                    if c1 > bc:
+                        best, bc = 1, c1
+                    if c2 > bc:
+                        best, bc = 2, c2
+                    if c3 > bc:
+                        best, bc = 3, c3
+                    tol_pred[i, t] = best
+                    tol_seen[i, t] = bc > 0
+                    _node_stretches(st, i, n_cm + t, c0, c1, c2, c3, st2, tol_st_offset[t])
+                for c in range(n_loc):
+                    _packed_node_stretches(st, i, loc_col + c, vals[i, lcol + c], loc_st2, loc_st_offset[c])
+                for c in range(n_cod):
+                    _packed_node_stretches(st, i, loc_col + n_loc + c, vals[i, lcol + n_loc + c], cst2, 0)
+            for i in range(i0, i1):
+                h = hist[i]
+                po = pos[i]
+                cs = np.int64(case[i])
+                best_run = 0
+                for r in range(n_rep):
+                    col = n_cm + n_tol + r
+                    b = np.int64(rbase[i, r])
+                    pred = b if rdir[r] > 0 else 3 - b
+                    state = _candidate_state(rrun[i, r], rmiss[i, r])
+                    rep_pred[i, r] = pred
+                    rep_state[i, r] = state
+                    sh, sl = 0, 0
+                    if rlive[i, r]:
+                        sh, sl = st_hi[state], st_lo[state]
+                        best_run = max(best_run, rrun[i, r] + 1)
+                    hi = pred >> 1
+                    lo = sl if (pred & 1) == 1 else -sl
+                    st[i, 0, col] = sh if hi == 1 else -sh
+                    st[i, 1, col] = lo if hi == 0 else 0
+                    st[i, 2, col] = lo if hi == 1 else 0
+                if n_vote:
+                    _vote_predict(i, vote, vph, buf, buf_mask, st, n_cm + n_tol + n_rep, stretch)
+                for e in range(extra.shape[2]):
+                    for j in range(3):
+                        st[i, j, extra_col + e] = extra[i, j, e]
                 for j in range(3):
-                    st[i, j, extra_col + e] = extra[i, j, e]
-            for j in range(3):
-                st[i, j, bias_col] = BIAS
-            _mix(lane_w, i, st, i, n_in, squash, dot, p)
-            if competition:
-                c = 0
-                for m in range(1, n_models):
-                    if score[i, m] < score[i, c]:
-                        c = m
-                rs = 0
-                for bound in RUN_BOUNDS:
-                    rs += 1 if best_run > bound else 0
-                wset[i] = classes[c] * REPEAT_STATES + rs
-                if case_flags & CASE_SHARED:
-                    wset[i] = 2 * wset[i] + cs
-                _mix(shared_w, wset[i], st, i, n_in, squash, dot2, p2)
-                for j in range(3):
-                    st_fin[i, j, 0] = dot[i, j]
-                    st_fin[i, j, 1] = dot2[i, j]
-                    st_fin[i, j, 2] = BIAS
-                _mix(final_w, i, st_fin, i, 3, squash, dot3, p3)
-                for j in range(3):
-                    po[j] = p3[i, j]
-            else:
-                for j in range(3):
-                    po[j] = p[i, j]
-            if res_rate:
-                res_set[i] = cs if case_flags & CASE_RESIDUAL else 0
-                _mix_residual(res_w, res_set[i], dot3 if competition else dot, st, i, n_in, squash, dot5, p5)
-                for j in range(3):
-                    po[j] = p5[i, j]
-            if sse_order:
-                hctx = np.int64(h & sse_mask)
-                if case_flags & CASE_SSE:
-                    hctx += cs * (3 << (2 * sse_order))
-                for j in range(3):
-                    ctx = hctx + (j << (2 * sse_order))
-                    sv = stretch[po[j]] + STRETCH_LIMIT
-                    lo = min(sv // APM_STEP, APM_BUCKETS - 2)
-                    frac = sv - lo * APM_STEP
-                    base = ctx * APM_BUCKETS + lo
-                    q = (apm[base] * (APM_STEP - frac) + apm[base + 1] * frac) // APM_STEP
-                    near[i, j] = base + 1 if frac * 2 >= APM_STEP else base
-                    po[j] = max(min((po[j] + 3 * q) >> 2, _ONE - 1), 1)
-            _frequencies(po, i, out)
+                    st[i, j, bias_col] = BIAS
+                _mix(lane_w, i, st, i, n_in, squash, dot, p)
+                if competition:
+                    c = 0
+                    for m in range(1, n_models):
+                        if score[i, m] < score[i, c]:
+                            c = m
+                    rs = 0
+                    for bound in RUN_BOUNDS:
+                        rs += 1 if best_run > bound else 0
+                    wset[i] = classes[c] * REPEAT_STATES + rs
+                    if case_flags & CASE_SHARED:
+                        wset[i] = 2 * wset[i] + cs
+                    _mix(shared_w, wset[i], st, i, n_in, squash, dot2, p2)
+                    for j in range(3):
+                        st_fin[i, j, 0] = dot[i, j]
+                        st_fin[i, j, 1] = dot2[i, j]
+                        st_fin[i, j, 2] = BIAS
+                    _mix(final_w, i, st_fin, i, 3, squash, dot3, p3)
+                    for j in range(3):
+                        po[j] = p3[i, j]
+                else:
+                    for j in range(3):
+                        po[j] = p[i, j]
+                if res_rate:
+                    res_set[i] = cs if case_flags & CASE_RESIDUAL else 0
+                    _mix_residual(res_w, res_set[i], dot3 if competition else dot, st, i, n_in, squash, dot5, p5)
+                    for j in range(3):
+                        po[j] = p5[i, j]
+                if sse_order:
+                    hctx = np.int64(h & sse_mask)
+                    if case_flags & CASE_SSE:
+                        hctx += cs * (3 << (2 * sse_order))
+                    for j in range(3):
+                        ctx = hctx + (j << (2 * sse_order))
+                        sv = stretch[po[j]] + STRETCH_LIMIT
+                        lo = min(sv // APM_STEP, APM_BUCKETS - 2)
+                        frac = sv - lo * APM_STEP
+                        base = ctx * APM_BUCKETS + lo
+                        q = (apm[base] * (APM_STEP - frac) + apm[base + 1] * frac) // APM_STEP
+                        near[i, j] = base + 1 if frac * 2 >= APM_STEP else base
+                        po[j] = max(min((po[j] + 3 * q) >> 2, _ONE - 1), 1)
+                _frequencies(po, i, out)
     return out
 
 
@@ -516,122 +562,128 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
     vkey = vote[14]
     res_first = dot3 if competition else dot
     chunks = _chunks(scratch[30])
+    claims = scratch[33]
+    _reset_claims(claims, LEARN_GROUPS, 2 * LEARN_GROUPS + len(scratch[32]))
     # one parallel region for what each lane keeps to itself (one launch, not three, per step: the
     # launches were most of a step's fixed cost): each thread takes a contiguous chunk of lanes
     # through both phases
     for ch in _prange(chunks):
-        i0, i1 = _lane_chunk(ch, chunks, k)
-        # 1. histories, the rows and k-mer keys the shared phase needs, per-lane mixers, competition
-        # scores, tolerant histories and repeat candidates
-        for i in range(i0, i1):
-            s = sym[i]
-            hi, lo = s >> 1, s & 1
-            su = np.uint64(s)
-            h0 = hist[i]
-            hv = (h0 << _U2) | su
-            rv = (rc[i] >> _U2) | ((_U3 - su) << _U62)
-            hist[i] = hv
-            rc[i] = rv
-            # the rows and index entries this step's shared phase reads, requested now so that their
-            # cache misses overlap this lane's arithmetic below
-            for j in range(n_ir):
-                irrows[i, j] = _row(rv >> ir_shift[j], ir_cols[j], mult, shift, offsets)
-                _prefetch(table, irrows[i, j])
-            if n_rep:
-                hd = (hv & kmask) * _HASH_MULT
-                hr = (rv >> np.uint64(rc_shift)) * _HASH_MULT
-                rep_key[i] = np.int64(hd >> np.uint64(kshift))
-                rlook[i, 1] = np.int64(hr >> np.uint64(kshift))
-                _prefetch(rindex, rep_key[i])
-                _prefetch(rindex, rlook[i, 1])
-            for c in range(n_loc):
-                r = lbase[c] + np.int64(h0 & np.uint64(loc_mask[c]))
-                sh = np.uint64(8 * s)
-                v = np.uint64(loc_counts[i, r]) + (np.uint64(1) << sh)
-                if np.int64((v >> sh) & _U255) > loc_limit[c]:
-                    v = (v >> np.uint64(1)) & np.uint64(0x7F7F7F7F)  # each count halved, rounding down
-                loc_counts[i, r] = np.uint32(v)
-            if n_cod:
-                _frame_score(i, hi, lo, h0, phase, ctable, cmask, coff, cnh, cst2, cscore, cbest, cparams, ccost)
-            _learn(lane_w, i, st, i, n_in, p, hi, lo, mixer_rate, rnd)
-            if competition:
-                _learn(final_w, i, st_fin, i, 3, p3, hi, lo, final_rate, rnd)
-                for m in range(n_models):
-                    c = _path_cost(cost, st[i, 0, m], st[i, 1 + hi, m], hi, lo)
-                    score[i, m] += c - (score[i, m] >> decay)
-            for t in range(n_tol):
-                seen = tol_seen[i, t]
-                pt = tol_pred[i, t]
-                ts = np.uint64(pt if seen else s)
-                miss = np.uint32(1 if (seen and pt != s) else 0)
-                th = (tol_hist[i, t] << _U2) | ts
-                tm = ((tol_miss[i, t] << np.uint32(1)) | miss) & tol_window[t]
-                if _popcount(tm) > tol_threshold[t]:
-                    th = hv
-                    tm = np.uint32(0)
-                tol_hist[i, t] = th
-                tol_miss[i, t] = tm
-            if n_rep:
-                rep_pos[i] = lane_start[i] + t_rep
-                for r in range(n_rep):
-                    live = rlive[i, r]
-                    hit = live and rep_pred[i, r] == s
-                    rep_flag[i, r] = 2 if hit else 1 if live else 0
-                    _follow(rrun, rmiss, rlive, i, r, hit, np.uint32(rep_wmask), rep_threshold)
-                    rq[i, r] += rdir[r]
-                if n_vote:
-                    _vote_learn(i, s, vote, stretch_t)
-                    vkey[i, 0] = np.int64(hd >> vshift)
-                    vkey[i, 1] = np.int64(hr >> vshift)
-            # the next step's rows, requested for its predict
-            for m in range(n_cm):
-                _prefetch(table, _row(hv & ctx_mask[m], m, mult, shift, offsets))
-            for t in range(n_tol):
-                _prefetch(table, _row(tol_hist[i, t] & tol_mask[t], tol_cols[t], mult, shift, offsets))
-        # 2. the new repeat candidates and voters, which need the index entries requested in 1, and
-        # the chunk's sums for the shared and residual mixers
-        for i in range(i0, i1):
-            if n_rep:
-                rlook[i, 0] = rindex[rep_key[i]]
-                rlook[i, 1] = rindex[rlook[i, 1]]
-                _start(i, rlook[i, 0], 0, rep_pos[i], rq, rlive, rrun, rmiss, slots, buf_mask)
-                if rep_ir:
-                    _start(i, rlook[i, 1] - (kmer + 1), slots, rep_pos[i], rq, rlive, rrun, rmiss, slots, buf_mask)
-                if n_vote:
-                    _vote_start(i, vkey[i, 0], rep_pos[i], 1, 1, vote, buf_mask)
-                    _vote_start(i, vkey[i, 1], rep_pos[i], -kmer, -1, vote, buf_mask)
-            if competition:
-                _learn_partial(shared_partial[ch], wset[i], st, i, n_in, p2, sym, mixer_rate, rnd, dot, 0)
-            if res_rate:
-                _learn_partial(res_partial[ch], res_set[i], st, i, n_in, p5, sym, res_rate, rnd, res_first, 1)
+        for _ in range(k):
+            i0, i1 = _claim_lanes(claims, LEARN_GROUPS, ch, chunks, k)
+            if i0 >= i1:
+                break
+            # 1. histories, the rows and k-mer keys the shared phase needs, per-lane mixers, competition
+            # scores, tolerant histories and repeat candidates
+            for i in range(i0, i1):
+                s = sym[i]
+                hi, lo = s >> 1, s & 1
+                su = np.uint64(s)
+                h0 = hist[i]
+                hv = (h0 << _U2) | su
+                rv = (rc[i] >> _U2) | ((_U3 - su) << _U62)
+                hist[i] = hv
+                rc[i] = rv
+                # the rows and index entries this step's shared phase reads, requested now so that their
+                # cache misses overlap this lane's arithmetic below
+                for j in range(n_ir):
+                    irrows[i, j] = _row(rv >> ir_shift[j], ir_cols[j], mult, shift, offsets)
+                    _prefetch(table, irrows[i, j])
+                if n_rep:
+                    hd = (hv & kmask) * _HASH_MULT
+                    hr = (rv >> np.uint64(rc_shift)) * _HASH_MULT
+                    rep_key[i] = np.int64(hd >> np.uint64(kshift))
+                    rlook[i, 1] = np.int64(hr >> np.uint64(kshift))
+                    _prefetch(rindex, rep_key[i])
+                    _prefetch(rindex, rlook[i, 1])
+                for c in range(n_loc):
+                    r = lbase[c] + np.int64(h0 & np.uint64(loc_mask[c]))
+                    sh = np.uint64(8 * s)
+                    v = np.uint64(loc_counts[i, r]) + (np.uint64(1) << sh)
+                    if np.int64((v >> sh) & _U255) > loc_limit[c]:
+                        v = (v >> np.uint64(1)) & np.uint64(0x7F7F7F7F)  # each count halved, rounding down
+                    loc_counts[i, r] = np.uint32(v)
+                if n_cod:
+                    _frame_score(i, hi, lo, h0, phase, ctable, cmask, coff, cnh, cst2, cscore, cbest, cparams, ccost)
+                _learn(lane_w, i, st, i, n_in, p, hi, lo, mixer_rate, rnd)
+                if competition:
+                    _learn(final_w, i, st_fin, i, 3, p3, hi, lo, final_rate, rnd)
+                    for m in range(n_models):
+                        c = _path_cost(cost, st[i, 0, m], st[i, 1 + hi, m], hi, lo)
+                        score[i, m] += c - (score[i, m] >> decay)
+                for t in range(n_tol):
+                    seen = tol_seen[i, t]
+                    pt = tol_pred[i, t]
+                    ts = np.uint64(pt if seen else s)
+                    miss = np.uint32(1 if (seen and pt != s) else 0)
+                    th = (tol_hist[i, t] << _U2) | ts
+                    tm = ((tol_miss[i, t] << np.uint32(1)) | miss) & tol_window[t]
+                    if _popcount(tm) > tol_threshold[t]:
+                        th = hv
+                        tm = np.uint32(0)
+                    tol_hist[i, t] = th
+                    tol_miss[i, t] = tm
+                if n_rep:
+                    rep_pos[i] = lane_start[i] + t_rep
+                    for r in range(n_rep):
+                        live = rlive[i, r]
+                        hit = live and rep_pred[i, r] == s
+                        rep_flag[i, r] = 2 if hit else 1 if live else 0
+                        _follow(rrun, rmiss, rlive, i, r, hit, np.uint32(rep_wmask), rep_threshold)
+                        rq[i, r] += rdir[r]
+                    if n_vote:
+                        _vote_learn(i, s, vote, stretch_t)
+                        vkey[i, 0] = np.int64(hd >> vshift)
+                        vkey[i, 1] = np.int64(hr >> vshift)
+                # the next step's rows, requested for its predict
+                for m in range(n_cm):
+                    _prefetch(table, _row(hv & ctx_mask[m], m, mult, shift, offsets))
+                for t in range(n_tol):
+                    _prefetch(table, _row(tol_hist[i, t] & tol_mask[t], tol_cols[t], mult, shift, offsets))
+            # 2. the new repeat candidates and voters, which need the index entries requested in 1, and
+            # the chunk's sums for the shared and residual mixers
+            for i in range(i0, i1):
+                if n_rep:
+                    rlook[i, 0] = rindex[rep_key[i]]
+                    rlook[i, 1] = rindex[rlook[i, 1]]
+                    _start(i, rlook[i, 0], 0, rep_pos[i], rq, rlive, rrun, rmiss, slots, buf_mask)
+                    if rep_ir:
+                        _start(i, rlook[i, 1] - (kmer + 1), slots, rep_pos[i], rq, rlive, rrun, rmiss, slots, buf_mask)
+                    if n_vote:
+                        _vote_start(i, vkey[i, 0], rep_pos[i], 1, 1, vote, buf_mask)
+                        _vote_start(i, vkey[i, 1], rep_pos[i], -kmer, -1, vote, buf_mask)
+                if competition:
+                    _learn_partial(shared_partial[ch], wset[i], st, i, n_in, p2, sym, mixer_rate, rnd, dot, 0)
+                if res_rate:
+                    _learn_partial(res_partial[ch], res_set[i], st, i, n_in, p5, sym, res_rate, rnd, res_first, 1)
     # 3. what lanes share, as independent tasks spread over the threads (each writes only its own
     # state, so neither the order nor the thread of a task changes a result): one per context model
     # table and codon model table (the count increments), then the shared and residual mixers'
     # chunk sums, the APM, the repeat statistics and bases
-    n_tasks = n_cm + n_cod + 3
-    owner = scratch[31][chunks]
+    owner, order = scratch[31][chunks], scratch[32]
     for ch in _prange(chunks):
-        for g in range(n_tasks):
-            if owner[g] != ch:
-                continue
-            if g < n_cm:
-                _count_model(g, k, sym, table, rows, irrows, ir_pos[g], ir_sym_shift, hist, limit_by_model[g],
-                             over_keys, check_rows, False)
-            elif g < n_cm + n_cod:
-                _count_model(g - n_cm, k, sym, ctable, crows, irrows, -1, ir_sym_shift, hist, climit[0],
-                             c_over, c_check, cparams[1] != 0)
-            elif g == n_cm + n_cod:
-                if competition:
-                    _add_partials(shared_w, wset, k, n_in, shared_partial, chunks)
-                if res_rate:
-                    _add_partials(res_w, res_set, k, n_in + 1, res_partial, chunks)
-            elif g == n_cm + n_cod + 1:
-                if sse_order:
-                    _apm_update(k, sym, near, apm, apm_total, apm_count, apm_used, sse_rate)
-            elif n_rep:
-                _repeat_shared(k, sym, buf, buf_mask, rep_pos, rep_flag, rep_state, rhits, rtotal, rindex, rep_key)
-                if n_vote:
-                    _vote_shared(k, rep_pos, vote)
+        for v in range(chunks):  # its own tasks, costliest first, then those of others not yet started
+            for g in order:
+                if owner[g] != (ch + v) % chunks or _fetch_add(claims, (2 * LEARN_GROUPS + g) * CLAIM_STRIDE):
+                    continue
+                if g < n_cm:
+                    _count_model(g, k, sym, table, rows, irrows, ir_pos[g], ir_sym_shift, hist, limit_by_model[g],
+                                 over_keys, check_rows, False)
+                elif g < n_cm + n_cod:
+                    _count_model(g - n_cm, k, sym, ctable, crows, irrows, -1, ir_sym_shift, hist, climit[0],
+                                 c_over, c_check, cparams[1] != 0)
+                elif g == n_cm + n_cod:
+                    if competition:
+                        _add_partials(shared_w, wset, k, n_in, shared_partial, chunks)
+                    if res_rate:
+                        _add_partials(res_w, res_set, k, n_in + 1, res_partial, chunks)
+                elif g == n_cm + n_cod + 1:
+                    if sse_order:
+                        _apm_update(k, sym, near, apm, apm_total, apm_count, apm_used, sse_rate)
+                elif n_rep:
+                    _repeat_shared(k, sym, buf, buf_mask, rep_pos, rep_flag, rep_state, rhits, rtotal, rindex,
+                                   rep_key)
+                    if n_vote:
+                        _vote_shared(k, rep_pos, vote)
     phase_a[0] = (phase + 1) % 3
 
 
@@ -1183,7 +1235,9 @@ class KernelStep:
                          _empty(lanes, n_rep), _empty(LEARN_GROUPS, res_w.shape[0], 3, n_in + 1), _empty(lanes, 3),
                          _empty(lanes, 3), np.zeros(lanes, dtype=_I64),
                          _empty(LEARN_GROUPS, shared_sets, 3, n_in), np.ones(1, dtype=_I64),
-                         np.stack([_task_owners(task_cost, max(c, 1)) for c in range(LEARN_GROUPS + 1)]))
+                         np.stack([_task_owners(task_cost, max(c, 1)) for c in range(LEARN_GROUPS + 1)]),
+                         np.argsort(-task_cost, kind="stable").astype(_I64),
+                         _empty((2 * LEARN_GROUPS + len(task_cost)) * CLAIM_STRIDE))
         self._threads = self._scratch[30]  # numba's thread count, set before each compiled call
         ir_pos = np.full(cm.inputs, -1, dtype=_I64)
         ir_pos[ir_cols] = np.arange(len(ir_cols))
