@@ -343,9 +343,10 @@ def _add_partials(w, wset, k, n_cols, partial, chunks):
 
 
 @_jit_lanes
-def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extra, case):
+def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extra, case, coding):
     """Frequencies (k, 4) of lanes 0..k-1; fills ``scratch`` for :func:`update`. ``case`` (lanes,):
-    each lane's lowercase bit at this step, a context where ``layout[22]`` says (CASE_* flags)."""
+    each lane's lowercase bit at this step, a context where ``layout[22]`` says (CASE_* flags);
+    ``coding``: each lane's part of coding the step (:func:`_code_lane`)."""
     table, hist, ctx_mask, mult, shift, offsets, st2, st_offset = cm[0], cm[1], cm[3], cm[4], cm[5], \
         cm[6], cm[7], cm[8]
     tol_hist, tol_cols, tol_mask, tol_st_offset = tol[0], tol[2], tol[3], tol[4]
@@ -510,6 +511,7 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
                         near[i, j] = base + 1 if frac * 2 >= APM_STEP else base
                         po[j] = max(min((po[j] + 3 * q) >> 2, _ONE - 1), 1)
                 _frequencies(po, i, out)
+                _code_lane(i, out, coding)
     return out
 
 
@@ -524,6 +526,42 @@ def _frequencies(p, i, out):
     out[i, 1] = f1
     out[i, 2] = f_hi - f3
     out[i, 3] = f3
+
+
+CODE_NONE, CODE_ENCODE, CODE_DECODE = 0, 1, 2  # coding[0][0]: what _code_lane does
+
+
+@_jit
+def _code_lane(i, f, coding):
+    """Lane i's part of coding the step, in predict's parallel region where its frequencies ``f[i]``
+    were just written (a later serial loop over the lanes would read half of them from the other
+    core's cache). ``coding``: (mode, coded lanes, step) then the step's symbols (lanes,), ``sym``,
+    ``freq``, ``start``, the rANS states ``x`` and the lanes' lengths. Encoding: the symbol's
+    frequency and cumulative start. Decoding (:class:`codec.coder.LaneDecoder`): a coded lane's
+    symbol from its state, which moves past it (the caller renormalises the states in lane order),
+    or a tail symbol from the recovered state; the symbol goes to both ``symbols`` and ``sym``."""
+    ints, symbols, sym, freq, start, x, lens = coding
+    mode = ints[0]
+    if mode == CODE_ENCODE:
+        s = np.int64(symbols[i])
+        sym[i] = s
+        # no branches on the symbol, as with decoding
+        freq[i] = f[i, s]
+        start[i] = (f[i, 0] if s > 0 else 0) + (f[i, 1] if s > 1 else 0) + (f[i, 2] if s > 2 else 0)
+    elif mode == CODE_DECODE:
+        if i < ints[1]:
+            xi = x[i]
+            slot = np.int64(xi & np.uint64(FREQ_TOTAL - 1))
+            c1 = f[i, 0]
+            c2 = c1 + f[i, 1]
+            c3 = c2 + f[i, 2]
+            s = np.int64(slot >= c1) + np.int64(slot >= c2) + np.int64(slot >= c3)
+            c = 0 if s == 0 else c1 if s == 1 else c2 if s == 2 else c3
+            x[i] = np.uint64(f[i, s]) * (xi >> np.uint64(FREQ_BITS)) + np.uint64(slot - c)
+        else:
+            s = np.int64((x[i] >> np.uint64(2 * (lens[i] - 1 - ints[2]))) & _U3)
+        sym[i] = s
+        symbols[i] = s
 
 
 @_jit_lanes
@@ -728,22 +766,16 @@ def _repeat_shared(k, sym, buf, buf_mask, rep_pos, rep_flag, rep_state, rhits, r
 @_jit
 def encode(t_begin, t_end, steps, counts, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch,
            pending, extra, case, freq, start):
-    """Steps t_begin..t_end-1 of the encoder's block in one call: per step, :func:`predict`, each
-    lane's frequency and cumulative start of its symbol (``freq``, ``start``), :func:`update`."""
+    """Steps t_begin..t_end-1 of the encoder's block in one call: per step, :func:`predict` with
+    each lane's frequency and cumulative start of its symbol (``freq``, ``start``), :func:`update`."""
     rep_read = (rep[0], rep[1], rep[2], rep[3], rep[4], rep[5], rep[6], rep[7])
     sym = np.empty(steps.shape[1], dtype=np.int64)
+    ints = np.array([CODE_ENCODE, 0, 0], dtype=np.int64)
+    no_x, no_lens = np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
     for t in range(t_begin, t_end):
         k = counts[t]
-        f = predict(k, cm, tol, rep_read, vote, loc, mixers, comp, (sse[0],), layout, scratch, extra,
-                    case[t if case.shape[0] > 1 else 0])
-        for i in range(k):
-            s = np.int64(steps[t, i])
-            sym[i] = s
-            c = 0
-            for j in range(s):
-                c += f[i, j]
-            freq[t, i] = f[i, s]
-            start[t, i] = c
+        predict(k, cm, tol, rep_read, vote, loc, mixers, comp, (sse[0],), layout, scratch, extra,
+                case[t if case.shape[0] > 1 else 0], (ints, steps[t], sym, freq[t], start[t], no_x, no_lens))
         update(k, sym[:k], t_rep + t - t_begin, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch,
                pending)
 
@@ -751,38 +783,27 @@ def encode(t_begin, t_end, steps, counts, t_rep, cm, tol, rep, vote, loc, mixers
 @_jit
 def decode(t_begin, t_end, counts, coded, lens, x, words, pos, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse,
            layout, scratch, pending, extra, case, steps_out):
-    """Steps t_begin..t_end-1 of the decoder's block in one call: per step, :func:`predict`, the
-    rANS decoding of :class:`codec.coder.LaneDecoder` (tail symbols from the recovered states,
-    renormalisation words in lane order, the next one at ``pos``), :func:`update`. Returns the
-    position after the last word read, or -1 when they ran out."""
+    """Steps t_begin..t_end-1 of the decoder's block in one call: per step, :func:`predict` with the
+    rANS decoding of :class:`codec.coder.LaneDecoder` (:func:`_code_lane`), the renormalisation
+    words in lane order (the next one at ``pos``), :func:`update`. Returns the position after the
+    last word read, or -1 when they ran out."""
     rep_read = (rep[0], rep[1], rep[2], rep[3], rep[4], rep[5], rep[6], rep[7])
     sym = np.empty(steps_out.shape[1], dtype=np.int64)
-    freq_mask = np.uint64(FREQ_TOTAL - 1)
     low = np.uint64(RANS_LOW)
+    ints = np.array([CODE_DECODE, 0, 0], dtype=np.int64)
+    no_freq = np.empty(0, dtype=np.uint32)
     for t in range(t_begin, t_end):
         k = counts[t]
-        f = predict(k, cm, tol, rep_read, vote, loc, mixers, comp, (sse[0],), layout, scratch, extra,
-                    case[t if case.shape[0] > 1 else 0])
         m = coded[t] if t < len(coded) else 0
-        for i in range(m, k):
-            sym[i] = np.int64((x[i] >> np.uint64(2 * (lens[i] - 1 - t))) & _U3)
+        ints[1], ints[2] = m, t
+        predict(k, cm, tol, rep_read, vote, loc, mixers, comp, (sse[0],), layout, scratch, extra,
+                case[t if case.shape[0] > 1 else 0], (ints, steps_out[t], sym, no_freq, no_freq, x, lens))
         for i in range(m):
-            xi = x[i]
-            slot = np.int64(xi & freq_mask)
-            s, c = 0, 0
-            while s < 3 and slot >= c + f[i, s]:
-                c += f[i, s]
-                s += 1
-            xi = np.uint64(f[i, s]) * (xi >> np.uint64(FREQ_BITS)) + np.uint64(slot - c)
-            if xi < low:
+            if x[i] < low:
                 if pos >= len(words):
                     return -1
-                xi = (xi << np.uint64(RANS_WORD_BITS)) | words[pos]
+                x[i] = (x[i] << np.uint64(RANS_WORD_BITS)) | words[pos]
                 pos += 1
-            x[i] = xi
-            sym[i] = s
-        for i in range(k):
-            steps_out[t, i] = sym[i]
         update(k, sym[:k], t_rep + t - t_begin, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch,
                pending)
     return pos
@@ -1245,6 +1266,9 @@ class KernelStep:
         self._n_extra = n_extra
         self._no_extra = _empty(lanes, 3, 0)
         self._upper = _empty(1, lanes, dtype=np.uint8)  # the case grid of a block without one
+        self._no_coding = (np.array([CODE_NONE, 0, 0], dtype=_I64), _empty(0, dtype=np.uint8), _empty(0),
+                           _empty(0, dtype=np.uint32), _empty(0, dtype=np.uint32), _empty(0, dtype=np.uint64),
+                           _empty(0))
 
     def predict(self, k: int, extra: list[np.ndarray], case: np.ndarray | None = None) -> np.ndarray:
         """(k, 4) frequencies; ``extra`` holds one (k, 3) stretch array per extra input, ``case``
@@ -1256,7 +1280,8 @@ class KernelStep:
             self._threads[0] = _threads_in_use()
             return predict(k, self._cm, self._tol, self._rep_arrays[:8], self._vote, self._loc, self._mixers,
                            self._comp, self._sse[:1], self._layout, self._scratch, ex,
-                           self._upper[0] if case is None else np.ascontiguousarray(case, dtype=np.uint8))
+                           self._upper[0] if case is None else np.ascontiguousarray(case, dtype=np.uint8),
+                           self._no_coding)
 
     def encode(self, steps: np.ndarray, counts: np.ndarray, case: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
