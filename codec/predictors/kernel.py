@@ -312,7 +312,7 @@ def _claim_lanes(claims, first, ch, chunks, k):
 
 @_jit
 def _learn_partial(acc, ws, st, i, n_in, p, sym, rate, rnd, first, off):
-    """:func:`_learn` of lane i into ``acc[ws]``, its chunk's sums for the weight sets shared by
+    """:func:`_learn` of lane i into ``acc[ws]``, its thread's sums for the weight sets shared by
     lanes, over the inputs st[i] preceded by first[i] when ``off`` is 1 (the residual mixer; else
     0). Each lane's increments come from its own inputs and error alone and are summed as integers
     (:func:`_add_partials`), so the result depends on neither the chunking nor the lane order."""
@@ -327,7 +327,7 @@ def _learn_partial(acc, ws, st, i, n_in, p, sym, rate, rnd, first, off):
 
 @_jit
 def _add_partials(w, wset, k, n_cols, partial, chunks):
-    """Add the chunks' sums (``partial``: LEARN_GROUPS, sets, 3, columns) of the weight sets lanes
+    """Add the threads' sums (``partial``: LEARN_GROUPS, sets, 3, columns) of the weight sets lanes
     0..k-1 used (``wset``) to ``w`` and clear them. ``partial`` is zero between steps: clearing only
     what was used keeps the step's fixed cost to the sets its lanes chose."""
     used = np.zeros(w.shape[0], dtype=np.bool_)
@@ -603,7 +603,7 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
     claims = scratch[33]
     _reset_claims(claims, LEARN_GROUPS, 2 * LEARN_GROUPS + len(scratch[32]))
     # one parallel region for what each lane keeps to itself (one launch, not three, per step: the
-    # launches were most of a step's fixed cost): each thread takes a contiguous chunk of lanes
+    # launches were most of a step's fixed cost): each thread takes blocks of lanes (as in predict)
     # through both phases
     for ch in _prange(chunks):
         for _ in range(k):
@@ -678,7 +678,7 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
                 for t in range(n_tol):
                     _prefetch(table, _row(tol_hist[i, t] & tol_mask[t], tol_cols[t], mult, shift, offsets))
             # 2. the new repeat candidates and voters, which need the index entries requested in 1, and
-            # the chunk's sums for the shared and residual mixers
+            # the thread's sums for the shared and residual mixers
             for i in range(i0, i1):
                 if n_rep:
                     rlook[i, 0] = rindex[rep_key[i]]
@@ -696,7 +696,8 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
     # 3. what lanes share, as independent tasks spread over the threads (each writes only its own
     # state, so neither the order nor the thread of a task changes a result): one per context model
     # table and codon model table (the count increments), then the shared and residual mixers'
-    # chunk sums, the APM, the repeat statistics and bases
+    # sums, the APM, the repeat statistics and bases. Each thread claims its own chunk's tasks
+    # (_task_owners), then any of the others' not yet claimed.
     owner, order = scratch[31][chunks], scratch[32]
     for ch in _prange(chunks):
         for v in range(chunks):  # its own tasks, costliest first, then those of others not yet started
