@@ -179,6 +179,7 @@ def test_compiled_step_equals_the_reference_for_any_parameters(seed: int, lanes:
                    local=(LocalSpec(local_order, local_limit, 1 + decay % 3, period),), residual_rate=residual_rate,
                    codon=codon, case_context=case_context)
     _compare(lambda c: MixPredictor(spec, lanes, compiled=c), _sequence(lanes * 60, seed), lanes)
+    _compare_encoder(lambda c: MixPredictor(spec, lanes, compiled=c), _sequence(lanes * 60, seed + 1), lanes)
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
@@ -241,13 +242,15 @@ def test_a_process_forked_after_a_compiled_step_still_compresses() -> None:
     assert answer == b"1" and os.waitstatus_to_exitcode(status) == 0
 
 
-def test_compiled_encoder_block_equals_the_reference() -> None:
-    """The encoder's fused block (one compiled call per block) codes what step-by-step coding codes."""
-    lanes, length = 24, 300
-    steps = _sequence(lanes * length, 6).reshape(lanes, length).T.copy()
+def _compare_encoder(make, seq: np.ndarray, lanes: int) -> None:
+    """The encoder's fused block (one compiled call per block, each block of lanes predicting and
+    learning in one pass) codes what step-by-step coding with the reference codes, over two blocks
+    whose lanes retire one by one, and leaves the same state."""
+    length = len(seq) // lanes
+    steps = seq[:lanes * length].reshape(lanes, length).T.copy()
     counts = np.minimum(lanes, np.maximum(1, lanes - (np.arange(length) - length // 2)))
     results = []
-    preds = [MixPredictor(FULL, lanes, compiled=c) for c in (False, True)]
+    preds = [make(c) for c in (False, True)]
     for pred in preds:
         blocks = []
         for b in range(2):
@@ -258,6 +261,10 @@ def test_compiled_encoder_block_equals_the_reference() -> None:
         assert np.array_equal(f_ref, f_fast) and np.array_equal(s_ref, s_fast)
     for a, c in zip(_state(preds[0]), _state(preds[1]), strict=True):
         assert np.array_equal(a, c)
+
+
+def test_compiled_encoder_block_equals_the_reference() -> None:
+    _compare_encoder(lambda c: MixPredictor(FULL, 24, compiled=c), _sequence(24 * 300, 6), 24)
 
 
 def test_compiled_decoder_block_equals_the_reference() -> None:
