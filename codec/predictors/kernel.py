@@ -748,18 +748,26 @@ def _apm_update(k, sym, near, apm, apm_total, apm_count, apm_used, rate):
 
 
 @_jit
+def _tally_states(k, flags, state, hits, total):
+    """Per candidate state, the live candidates of lanes 0..k-1 in ``total`` (flag 1 or 2) and those
+    that hit in ``hits`` (flag 2); then both halved where the total is over the limit."""
+    for i in range(k):
+        for c in range(flags.shape[1]):
+            f = flags[i, c]
+            if f:
+                total[state[i, c]] += 1
+            if f == 2:
+                hits[state[i, c]] += 1
+    _halve_states(hits, total)
+
+
+@_jit
 def _repeat_shared(k, sym, buf, buf_mask, rep_pos, rep_flag, rep_state, rhits, rtotal, rindex, rep_key):
     """The repeat models' shared step: the lanes' bases into the ring buffer, the candidates' hits and
     totals per state (then halved over the limit), each lane's k-mer position into the index."""
     for i in range(k):
         buf[rep_pos[i] & buf_mask] = sym[i]
-        for r in range(rep_flag.shape[1]):
-            f = rep_flag[i, r]
-            if f:
-                rtotal[rep_state[i, r]] += 1
-            if f == 2:
-                rhits[rep_state[i, r]] += 1
-    _halve_states(rhits, rtotal)
+    _tally_states(k, rep_flag, rep_state, rhits, rtotal)
     for i in range(k):
         rindex[rep_key[i]] = max(rindex[rep_key[i]], rep_pos[i] + 1)
 
@@ -1088,14 +1096,7 @@ def _vote_shared(k, pos, vote):
     index, hits, total, state, prm, vkey, flags = vote[0], vote[7], vote[8], vote[10], vote[13], vote[14], \
         vote[15]
     nb = prm[2]
-    for i in range(k):
-        for c in range(flags.shape[1]):
-            f = flags[i, c]
-            if f:
-                total[state[i, c]] += 1
-            if f == 2:
-                hits[state[i, c]] += 1
-    _halve_states(hits, total)
+    _tally_states(k, flags, state, hits, total)
     for i in range(k):
         base = vkey[i, 0] * nb
         slot = -1
