@@ -70,6 +70,9 @@ def main() -> None:
     ap.add_argument("--bytes", type=int, default=2_000_000)
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--top", type=int, default=16)
+    ap.add_argument("--annotate", type=int, default=0, metavar="N",
+                    help="also print the N hottest instructions of each of the three hottest kernel functions, "
+                         "with the disassembly around them (needs objdump)")
     args = ap.parse_args()
     if shutil.which("perf") is None:
         sys.exit("kernel_profile: needs perf (linux-tools) on the PATH")
@@ -87,8 +90,10 @@ def main() -> None:
     functions = compiled_functions(kernel)
     addrs = sorted(functions)
     perf_map = Path(f"/tmp/perf-{os.getpid()}.map")
+    spans: dict[int, int] = {}
     with perf_map.open("w") as f:
         for a, b in zip(addrs, addrs[1:] + [addrs[-1] + 4096]):
+            spans[a] = min(b - a, 1 << 20)
             f.write(f"{a:x} {min(b - a, 1 << 20):x} {functions[a]}\n")
     # which kernel functions each parallel region calls (those numba did not inline)
     calls: dict[str, str] = {}
@@ -115,10 +120,12 @@ def main() -> None:
     os.unlink(record)
     perf_map.unlink()
     per_thread: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    per_ip: collections.Counter = collections.Counter()
     for line in script.stdout.splitlines():
         parts = line.split(None, 2)  # thread, address, symbol (absent when unknown)
         if len(parts) >= 2:
             per_thread[parts[0]][short_name(parts[2].strip(), calls) if len(parts) > 2 else "[unknown]"] += 1
+            per_ip[int(parts[1], 16)] += 1
     for tid, counts in sorted(per_thread.items(), key=lambda kv: -sum(kv[1].values())):
         total = sum(counts.values())
         if total < 50:
@@ -126,6 +133,41 @@ def main() -> None:
         print(f"\nthread {tid}: {total} samples")
         for name, n in counts.most_common(args.top):
             print(f"  {100 * n / total:6.2f}%  {name}")
+    if args.annotate:
+        annotate(per_ip, spans, functions, calls, args.annotate)
+
+
+def annotate(per_ip: collections.Counter, spans: dict[int, int], functions: dict[int, str],
+             calls: dict[str, str], top: int) -> None:
+    """The hottest instructions of the three hottest compiled functions, each with the eight
+    instructions before it (a sample lands on the instruction after the one that stalled)."""
+    import bisect
+    import ctypes
+
+    starts = sorted(spans)
+    by_fn: dict[int, collections.Counter] = collections.defaultdict(collections.Counter)
+    for ip, n in per_ip.items():
+        j = bisect.bisect_right(starts, ip) - 1
+        if j >= 0 and ip < starts[j] + spans[starts[j]]:
+            by_fn[starts[j]][ip] += n
+    total = sum(per_ip.values())
+    for start in sorted(by_fn, key=lambda a: -sum(by_fn[a].values()))[:3]:
+        counts = by_fn[start]
+        code = ctypes.string_at(start, spans[start])
+        with tempfile.NamedTemporaryFile(suffix=".bin") as f:
+            f.write(code)
+            f.flush()
+            dis = subprocess.run(["objdump", "-D", "-b", "binary", "-m", "i386:x86-64", "--no-show-raw-insn",
+                                  f"--adjust-vma={start:#x}", f.name], capture_output=True, text=True).stdout
+        lines = [(int(m.group(1), 16), m.group(2)) for m in re.finditer(r"^\s*([0-9a-f]+):\s*(.*)$", dis, re.M)]
+        index = {a: j for j, (a, _) in enumerate(lines)}
+        fn_total = sum(counts.values())
+        print(f"\n{short_name(functions[start], calls)}: {100 * fn_total / total:.1f}% of samples")
+        for ip, n in counts.most_common(top):
+            j = index.get(ip)
+            print(f"  -- {100 * n / fn_total:5.2f}% at +{ip - start:#x}")
+            for a, text in lines[max(0, (j or 0) - 8):(j or 0) + 1] if j is not None else []:
+                print(f"     {counts.get(a, 0):5d}  +{a - start:#06x}  {text}")
 
 
 if __name__ == "__main__":

@@ -420,7 +420,9 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
                 for c in range(n_cod):
                     vals[i, lcol + n_loc + c] = ctable[crows[i, c]]
                 for r in range(n_rep):
-                    rbase[i, r] = buf[rq[i, r] & buf_mask]
+                    # a dead candidate's base is never used: it reads buf[0], always cached, instead of a
+                    # cache miss where its position has walked to (no branch: live and dead alternate)
+                    rbase[i, r] = buf[(rq[i, r] & buf_mask) * np.int64(rlive[i, r])]
             # the count models' node stretches: table lookups only, so that many lanes' misses overlap
             for i in range(i0, i1):
                 for m in range(n_cm):
@@ -686,6 +688,11 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
                     _start(i, rlook[i, 0], 0, rep_pos[i], rq, rlive, rrun, rmiss, slots, buf_mask)
                     if rep_ir:
                         _start(i, rlook[i, 1] - (kmer + 1), slots, rep_pos[i], rq, rlive, rrun, rmiss, slots, buf_mask)
+                    # a new candidate's first base, read by the next predict: far back in the sequence, so
+                    # requested now (the shared tasks run in between)
+                    _prefetch(buf, rlook[i, 0] & buf_mask)
+                    if rep_ir:
+                        _prefetch(buf, (rlook[i, 1] - (kmer + 1)) & buf_mask)
                     if n_vote:
                         _vote_start(i, vkey[i, 0], rep_pos[i], 1, 1, vote, buf_mask)
                         _vote_start(i, vkey[i, 1], rep_pos[i], -kmer, -1, vote, buf_mask)
