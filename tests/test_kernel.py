@@ -191,6 +191,19 @@ def test_compiled_step_does_not_depend_on_the_thread_count(threads: int) -> None
         set_threads(0)
 
 
+def test_a_step_runs_on_no_more_threads_than_its_blocks_of_lanes() -> None:
+    """A thread with no block of lanes would only add launches and joins; the cap is lifted after
+    the call."""
+    set_threads(0)
+    n = kernel._threads_in_use()
+    assert kernel._step_threads(1) == kernel._step_threads(kernel.BLOCK_LANES) == 1
+    assert kernel._step_threads(kernel.BLOCK_LANES + 1) == min(n, 2)
+    assert kernel._step_threads(1 << 20) == n
+    with kernel._running_on(1):
+        assert kernel._threads_in_use() == 1
+    assert kernel._threads_in_use() == n
+
+
 @pytest.mark.parametrize("threads, chunks", [(0, 1), (0, 3), (0, 5), (0, 8), (0, 64), (1, 3)])
 def test_compiled_step_does_not_depend_on_the_lane_chunks(threads: int, chunks: int, monkeypatch) -> None:
     """predict's and update's parallel regions cut the lanes into one chunk per thread, a thread
@@ -199,7 +212,7 @@ def test_compiled_step_does_not_depend_on_the_lane_chunks(threads: int, chunks: 
     any chunk count (more than the cores here, uneven chunks, more than LEARN_GROUPS) gives the
     reference's frequencies. On one thread with three chunks, the first chunk's thread takes every
     block and task of the other two before they start."""
-    monkeypatch.setattr(kernel, "_threads_in_use", lambda: chunks)
+    monkeypatch.setattr(kernel, "_step_threads", lambda k: chunks)
     try:
         set_threads(threads)
         _compare(lambda c: MixPredictor(FULL, 33, compiled=c), _sequence(6000, 5), 33)

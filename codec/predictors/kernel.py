@@ -17,6 +17,7 @@ numpy path. Results never depend on which path runs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from functools import lru_cache
@@ -86,8 +87,29 @@ def set_threads(n: int) -> int:
 
 
 def _threads_in_use() -> int:
-    """The threads a compiled step's parallel regions run on now (their lane chunk count)."""
+    """The threads the compiled step may run on now (:func:`set_threads`)."""
     return numba.get_num_threads()
+
+
+def _step_threads(k: int) -> int:
+    """Threads a step over k lanes runs on, which is also its parallel regions' lane chunk count:
+    those in use, but no more than its blocks of BLOCK_LANES lanes. A thread with no block of its
+    own would only add a launch and a join to every region: on a small input (tens of lanes) that
+    was most of the step."""
+    return max(1, min(_threads_in_use(), -(-k // BLOCK_LANES)))
+
+
+@contextlib.contextmanager
+def _running_on(n: int):
+    """numba's parallel regions launched from this thread use at most n threads meanwhile."""
+    before = numba.get_num_threads()
+    if n < before:
+        numba.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if n < before:
+            numba.set_num_threads(before)
 
 
 def _jit(fn):
@@ -1282,11 +1304,8 @@ class KernelStep:
     def predict(self, k: int, extra: list[np.ndarray], case: np.ndarray | None = None) -> np.ndarray:
         """(k, 4) frequencies; ``extra`` holds one (k, 3) stretch array per extra input, ``case``
         (k,) the lanes' lowercase bits (None: all upper case)."""
-        global _ran
         ex = np.stack(extra, axis=2).astype(_I64) if extra else self._no_extra[:k]
-        with _lock:
-            _ran = True
-            self._threads[0] = _threads_in_use()
+        with self._stepping(k):
             return predict(k, self._cm, self._tol, self._rep_arrays[:8], self._vote, self._loc, self._mixers,
                            self._comp, self._sse[:1], self._layout, self._scratch, ex,
                            self._upper[0] if case is None else np.ascontiguousarray(case, dtype=np.uint8),
@@ -1296,7 +1315,6 @@ class KernelStep:
                ) -> tuple[np.ndarray, np.ndarray]:
         """:func:`codec.predictors.encode_block` in one compiled call (no extra inputs); ``case``
         is the block's (T, lanes) lowercase grid (None: all upper case)."""
-        global _ran
         assert self._n_extra == 0
         freq = np.zeros(steps.shape, dtype=np.uint32)
         start = np.zeros(steps.shape, dtype=np.uint32)
@@ -1306,9 +1324,7 @@ class KernelStep:
         for t0 in range(0, len(counts), _CHUNK_STEPS):
             t1 = min(t0 + _CHUNK_STEPS, len(counts))
             t = self._rep._t if self._rep is not None else 0
-            with _lock:
-                _ran = True
-                self._threads[0] = _threads_in_use()
+            with self._stepping(int(counts[t0])):
                 encode(t0, t1, steps, counts, t, self._cm, self._tol, self._rep_arrays, self._vote, self._loc,
                        self._mixers,
                        self._comp, self._sse, self._layout, self._scratch, self._pending, self._no_extra,
@@ -1321,7 +1337,6 @@ class KernelStep:
         """Decode a block with ``decoder`` (a :class:`codec.coder.LaneDecoder`) into ``steps``
         ((T, lanes) uint8), predicting and learning as it goes (no extra inputs); ``case`` as for
         :meth:`encode`."""
-        global _ran
         assert self._n_extra == 0
         counts = np.asarray(counts, dtype=_I64)
         x, words, pos, lens, coded = decoder.arrays()
@@ -1329,9 +1344,7 @@ class KernelStep:
         for t0 in range(0, len(counts), _CHUNK_STEPS):
             t1 = min(t0 + _CHUNK_STEPS, len(counts))
             t = self._rep._t if self._rep is not None else 0
-            with _lock:
-                _ran = True
-                self._threads[0] = _threads_in_use()
+            with self._stepping(int(counts[t0])):
                 end = decode(t0, t1, counts, coded, lens, x, words, pos, t, self._cm, self._tol,
                              self._rep_arrays, self._vote, self._loc, self._mixers, self._comp, self._sse,
                              self._layout,
@@ -1341,14 +1354,24 @@ class KernelStep:
             decoder.advance(t1 - t0, end - pos if end >= 0 else -1)
             pos = end
 
+    @contextlib.contextmanager
+    def _stepping(self, k: int):
+        """Hold the lock for a compiled call whose steps have at most k lanes, run on
+        :func:`_step_threads` threads (the chunk count the call reads from ``_threads``)."""
+        global _ran
+        n = _step_threads(k)
+        with _lock, _running_on(n):
+            _ran = True
+            self._threads[0] = n
+            yield
+
     def _case_grid(self, case: np.ndarray | None) -> np.ndarray:
         return self._upper if case is None else np.ascontiguousarray(case, dtype=np.uint8)
 
     def update(self, symbols: np.ndarray) -> None:
         """Learn the true symbols (k,) of the step just predicted."""
         t = self._rep._t if self._rep is not None else 0
-        with _lock:
-            self._threads[0] = _threads_in_use()
+        with self._stepping(len(symbols)):
             update(len(symbols), symbols.astype(_I64), t, self._cm, self._tol, self._rep_arrays, self._vote,
                    self._loc, self._mixers, self._comp, self._sse, self._layout, self._scratch, self._pending)
         if self._rep is not None:
