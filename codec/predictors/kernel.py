@@ -1278,7 +1278,7 @@ class KernelStep:
                         lane_mixer.round, case_flags)
         # the stretch table as int16 (|stretch| <= STRETCH_LIMIT): 128 KB, which stays cached
         self._scratch = (stretch_table().astype(np.int16), squash_table().astype(_I64),
-                         _empty(lanes, cm.inputs), _empty(lanes, 3, n_in), _empty(lanes, n_tol),
+                         _empty(lanes, cm.inputs), _empty(lanes, 3, n_in, dtype=np.int16), _empty(lanes, n_tol),
                          _empty(lanes, n_tol, dtype=np.bool_), _empty(lanes, n_rep), _empty(lanes, n_rep),
                          *(_empty(lanes, 3) for _ in range(6)), _empty(lanes), _empty(lanes, 3, 3),
                          _empty(lanes, 3), _empty(lanes), _empty(lanes),
