@@ -24,7 +24,7 @@ MAX_LANES = 4096                      # largest lane count a reader accepts
 MIN_LANE_BASES = 8192                  # lanes are at least this long (fewer lanes for small blocks)
 # Bases per lane by level: more lanes mean fewer (vectorised) steps, so more speed; every lane costs a
 # coder flush and a cold context start (a few bytes). spec/LEVELS.md has the ladder.
-LEVEL_LANE_BASES = {1: 8192, 2: 8192, 3: 4096, 4: 8192, 5: 8192, 6: 8192, 7: 16384, 8: 8192, 9: 32768}
+LEVEL_LANE_BASES = {1: 8192, 2: 8192, 3: 4096, 4: 8192, 5: 8192, 6: 8192, 7: 16384, 8: 16384, 9: 32768}
 # Lane length when the level's model switched to a primed one (codec/model_choice.py): on input like
 # the training set a lane's flush and cold start are a large share of the archive (about 10 bytes of
 # 30-50), so fewer, longer lanes pay.

@@ -396,7 +396,8 @@ GOLDEN_MIX_FREQUENCIES = {"mix-v1": "7cf3080099aef04d", "mix-max-v1": "c780934f0
                           "mix-max-v5": "d9a8a72fab09c74f", "mix-lite-v6": "db0b75417cc2ba89",
                           "mix-v6": "78156dd1c3a771e4", "mix-max-v6": "5ec4eea5d40d6c6c",
                           "mix-mid-v7": "cc25def057745207", "mix-lite-v7": "71a10d1ee3be44be",
-                          "mix-v7": "140ccd573298eb0e", "mix-max-v7": "35feac9045cd0a95"}
+                          "mix-v7": "140ccd573298eb0e", "mix-max-v7": "35feac9045cd0a95",
+                          "mix-mid-v8": "c266f4df204ce383", "mix-lite-v8": "21f9b520e081dad5"}
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN_MIX_FREQUENCIES))
@@ -414,7 +415,10 @@ def test_bundled_mix_golden_frequencies(name: str) -> None:
 def test_default_level_uses_every_model_class() -> None:
     spec = models.resolve(None, DEFAULT_LEVEL).spec
     assert isinstance(spec, MixSpec) and spec.tolerant and spec.repeat and spec.repeat.ir
-    assert spec.competition and spec.sse_order
+    assert spec.sse_order and spec.local and spec.codon and spec.residual_rate
+    # the competitive stage costs about a fifth of the default's time: levels 7-9 run it
+    assert not spec.competition
+    assert all(models.resolve(None, level).spec.competition for level in (7, 8, 9))
 
 
 def test_level_model_switches_to_the_primed_one_only_for_training_like_input(require_shared) -> None:
