@@ -618,7 +618,7 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
     kmask = np.uint64(0xFFFFFFFFFFFFFFFF) >> np.uint64(64 - 2 * max(kmer, 1))
     over_keys, check_rows, ir_pos = pending
     n_models = n_in - 1
-    irrows, rlook, rep_flag = scratch[22], scratch[23], scratch[24]
+    irrows, rlook, tally = scratch[22], scratch[23], scratch[24]
     n_ir = len(ir_cols)
     n_vote, vshift = vote[13][0], np.uint64(vote[13][3])
     vkey = vote[14]
@@ -689,7 +689,11 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
                     for r in range(n_rep):
                         live = rlive[i, r]
                         hit = live and rep_pred[i, r] == s
-                        rep_flag[i, r] = 2 if hit else 1 if live else 0
+                        # the statistics per candidate state, summed per chunk here (in parallel) and
+                        # over the chunks in the shared phase
+                        if live:
+                            tally[ch, 0, rep_state[i, r]] += 1
+                            tally[ch, 1, rep_state[i, r]] += hit
                         _follow(rrun, rmiss, rlive, i, r, hit, np.uint32(rep_wmask), rep_threshold)
                         rq[i, r] += rdir[r]
                     if n_vote:
@@ -748,8 +752,7 @@ def update(k, sym, t_rep, cm, tol, rep, vote, loc, mixers, comp, sse, layout, sc
                     if sse_order:
                         _apm_update(k, sym, near, apm, apm_total, apm_count, apm_used, sse_rate)
                 elif n_rep:
-                    _repeat_shared(k, sym, buf, buf_mask, rep_pos, rep_flag, rep_state, rhits, rtotal, rindex,
-                                   rep_key)
+                    _repeat_shared(k, sym, buf, buf_mask, rep_pos, tally, chunks, rhits, rtotal, rindex, rep_key)
                     if n_vote:
                         _vote_shared(k, rep_pos, vote)
     phase_a[0] = (phase + 1) % 3
@@ -791,12 +794,19 @@ def _tally_states(k, flags, state, hits, total):
 
 
 @_jit
-def _repeat_shared(k, sym, buf, buf_mask, rep_pos, rep_flag, rep_state, rhits, rtotal, rindex, rep_key):
-    """The repeat models' shared step: the lanes' bases into the ring buffer, the candidates' hits and
-    totals per state (then halved over the limit), each lane's k-mer position into the index."""
+def _repeat_shared(k, sym, buf, buf_mask, rep_pos, tally, chunks, rhits, rtotal, rindex, rep_key):
+    """The repeat models' shared step: the lanes' bases into the ring buffer, the candidates' totals
+    and hits per state (``tally``: the sums of each lane chunk, which this clears; then halved over
+    the limit), each lane's k-mer position into the index."""
     for i in range(k):
         buf[rep_pos[i] & buf_mask] = sym[i]
-    _tally_states(k, rep_flag, rep_state, rhits, rtotal)
+    for g in range(chunks):
+        for s in range(len(rtotal)):
+            rtotal[s] += tally[g, 0, s]
+            rhits[s] += tally[g, 1, s]
+            tally[g, 0, s] = 0
+            tally[g, 1, s] = 0
+    _halve_states(rhits, rtotal)
     for i in range(k):
         rindex[rep_key[i]] = max(rindex[rep_key[i]], rep_pos[i] + 1)
 
@@ -1284,7 +1294,9 @@ class KernelStep:
                          _empty(lanes, 3), _empty(lanes), _empty(lanes),
                          _empty(lanes, n_tol), _empty(lanes, cm.inputs + n_tol + n_loc + n_cod, dtype=np.uint32),
                          _empty(lanes, n_rep), _empty(lanes, len(ir_cols)), _empty(lanes, 2),
-                         _empty(lanes, n_rep), _empty(LEARN_GROUPS, res_w.shape[0], 3, n_in + 1), _empty(lanes, 3),
+                         # 24: the repeat statistics per lane chunk (update's phase 1; the shared phase sums and clears)
+                         np.zeros((LEARN_GROUPS, 2, len(rep._total) if rep is not None else 1), dtype=_I64),
+                         _empty(LEARN_GROUPS, res_w.shape[0], 3, n_in + 1), _empty(lanes, 3),
                          _empty(lanes, 3), np.zeros(lanes, dtype=_I64),
                          _empty(LEARN_GROUPS, shared_sets, 3, n_in), np.ones(1, dtype=_I64),
                          np.stack([_task_owners(task_cost, max(c, 1)) for c in range(LEARN_GROUPS + 1)]),
