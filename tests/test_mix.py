@@ -412,7 +412,7 @@ def test_bundled_mix_golden_frequencies(name: str) -> None:
     assert digest == GOLDEN_MIX_FREQUENCIES[name]
 
 
-def test_default_level_uses_every_model_class() -> None:
+def test_default_level_runs_every_predictor_class_and_levels_7_to_9_the_competition() -> None:
     spec = models.resolve(None, DEFAULT_LEVEL).spec
     assert isinstance(spec, MixSpec) and spec.tolerant and spec.repeat and spec.repeat.ir
     assert spec.sse_order and spec.local and spec.codon and spec.residual_rate
