@@ -19,6 +19,7 @@ like any other):
   no-network      without the model's network (for models that have one)
   no-priming      without the model's primed table entries (for models that have them)
   +network        with the network of deepdna-mito-v1 as one more mixer input
+  no-ir:ORDERS    the context models of those orders (e.g. no-ir:12,20) without their inverted repeats
 Prints, per file and variant, the body's bits per base (8 * body bytes / ACGT bases, from a real
 compression at the level's lane length) and the compression speed, then the mean over the files.
 """
@@ -68,9 +69,21 @@ def variant(base: models.Model, name: str) -> models.Model:
         spec = dataclasses.replace(spec, competition=False, case_context=spec.case_context & ~CASE_SHARED)
     elif name == "no-case":
         spec = dataclasses.replace(spec, case_context=0)
+    elif name.startswith("no-ir:"):
+        orders = {int(o) for o in name[len("no-ir:"):].split(",")}
+        spec = dataclasses.replace(spec, context=tuple(
+            dataclasses.replace(m, ir=False) if m.order in orders else m for m in spec.context))
     elif name == "+network":
         net = models.BUNDLED["deepdna-mito-v1"].parts.net
     return models.Model(f"{base.name}:{name}", models.encode_mix(spec, net, primed))
+
+
+def variant_name(name: str) -> str:
+    """``name`` if it is one of VARIANTS or ``no-ir:`` and a comma-separated list of orders."""
+    orders = name[len("no-ir:"):].split(",") if name.startswith("no-ir:") else None
+    if name not in VARIANTS and not (orders and all(o.isdigit() for o in orders)):
+        raise argparse.ArgumentTypeError(f"unknown variant {name!r}: one of {', '.join(VARIANTS)} or no-ir:ORDERS")
+    return name
 
 
 def main() -> None:
@@ -78,7 +91,7 @@ def main() -> None:
     ap.add_argument("files", nargs="+", type=Path)
     ap.add_argument("--model", default=models.DEFAULT_MODEL)
     ap.add_argument("--level", type=int, default=6)
-    ap.add_argument("--variant", action="append", choices=VARIANTS)
+    ap.add_argument("--variant", action="append", type=variant_name)
     args = ap.parse_args()
     base = models.resolve(args.model, args.level)
     print(f"{'file':28} {'variant':16} {'bases':>10} {'body bpb':>8} {'comp MB/s':>9}")
