@@ -41,6 +41,14 @@ VARIANTS = ("full", "no-repeat", "no-voters", "no-stcm", "no-sse", "no-local", "
             "no-periodic", "no-competition", "no-case", "no-network", "no-priming", "+network")
 
 
+def no_ir_orders(name: str) -> frozenset[int] | None:
+    """The orders of a ``no-ir:ORDERS`` variant (a comma-separated list); None for any other name."""
+    orders = name.removeprefix("no-ir:").split(",")
+    if name.startswith("no-ir:") and all(o.isdigit() for o in orders):
+        return frozenset(map(int, orders))
+    return None
+
+
 def variant(base: models.Model, name: str) -> models.Model:
     spec = base.spec
     net = base.parts.net
@@ -69,8 +77,7 @@ def variant(base: models.Model, name: str) -> models.Model:
         spec = dataclasses.replace(spec, competition=False, case_context=spec.case_context & ~CASE_SHARED)
     elif name == "no-case":
         spec = dataclasses.replace(spec, case_context=0)
-    elif name.startswith("no-ir:"):
-        orders = {int(o) for o in name[len("no-ir:"):].split(",")}
+    elif (orders := no_ir_orders(name)) is not None:
         spec = dataclasses.replace(spec, context=tuple(
             dataclasses.replace(m, ir=False) if m.order in orders else m for m in spec.context))
     elif name == "+network":
@@ -79,9 +86,8 @@ def variant(base: models.Model, name: str) -> models.Model:
 
 
 def variant_name(name: str) -> str:
-    """``name`` if it is one of VARIANTS or ``no-ir:`` and a comma-separated list of orders."""
-    orders = name[len("no-ir:"):].split(",") if name.startswith("no-ir:") else None
-    if name not in VARIANTS and not (orders and all(o.isdigit() for o in orders)):
+    """``name`` if it is one of VARIANTS or a ``no-ir:ORDERS`` variant."""
+    if name not in VARIANTS and no_ir_orders(name) is None:
         raise argparse.ArgumentTypeError(f"unknown variant {name!r}: one of {', '.join(VARIANTS)} or no-ir:ORDERS")
     return name
 
