@@ -9,9 +9,10 @@ outputs are checked to round-trip.
 
 A shared machine's speed drifts by tens of percent within minutes, so one run of each tool says
 little. ``--repeat N`` runs N rounds, each running every tool once in turn, and prints the median
-speed with the slowest and fastest run; the ``c/xz`` and ``d/xz`` columns are the median over the
-rounds of each tool's speed over xz -9's in the same round, which drift moves much less (the issue's speed target
-for the default level is "about xz -9's compression speed here").
+speed with the slowest and fastest run. The ``c/xz`` and ``d/xz`` columns measure the machine's
+speed by a fixed job, xz -9's compression in the same round: the median over the rounds of each
+tool's compression and decompression speed over it, which drift moves much less (the issue's speed
+target for the default level, both ways, is "about xz -9's compression speed here").
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ def _round(tool: _Tool, path: Path, tmp: Path) -> None:
 
 
 def _relative(runs: list[float], reference: list[float] | None) -> float | None:
-    """Median over rounds of a tool's speed over the reference tool's in the same round."""
+    """Median over rounds of a speed (from seconds ``runs``) over a reference job's in the same round."""
     if not reference:
         return None
     return statistics.median(r / t for t, r in zip(runs, reference))
@@ -164,7 +165,7 @@ def bench_file(path: Path, levels: list[int], model_names: list[str | None], tmp
             c_range=(raw / max(t.c_runs) / 1e6, raw / min(t.c_runs) / 1e6),
             d_range=(raw / max(t.d_runs) / 1e6, raw / min(t.d_runs) / 1e6),
             c_vs_xz=_relative(t.c_runs, xz.c_runs if xz else None),
-            d_vs_xz=_relative(t.d_runs, xz.d_runs if xz else None)))
+            d_vs_xz=_relative(t.d_runs, xz.c_runs if xz else None)))
     return rows
 
 
