@@ -162,6 +162,7 @@ def bench_file(path: Path, levels: list[int], model_names: list[str | None], tmp
             tool=t.name, file=path.name, bases=bases, original=raw, bytes=t.size, bpb=8 * t.size / bases,
             body_bpb=body_bpb, overhead=overhead, rss=t.rss,
             c=raw / statistics.median(t.c_runs) / 1e6, d=raw / statistics.median(t.d_runs) / 1e6,
+            c_seconds=t.c_runs, d_seconds=t.d_runs,
             c_range=(raw / max(t.c_runs) / 1e6, raw / min(t.c_runs) / 1e6),
             d_range=(raw / max(t.d_runs) / 1e6, raw / min(t.d_runs) / 1e6),
             c_vs_xz=_relative(t.c_runs, xz.c_runs if xz else None),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import statistics
 import sys
 from pathlib import Path
 
@@ -35,6 +36,8 @@ def test_rows_report_the_archive_and_the_median_speed_of_every_round(fasta: Path
     for d in ("c", "d"):
         lo, hi = r[f"{d}_range"]
         assert 0 < lo <= r[d] <= hi
+        assert len(r[f"{d}_seconds"]) == 2
+        assert r[d] == pytest.approx(r["original"] / statistics.median(r[f"{d}_seconds"]) / 1e6)
     assert r["c_vs_xz"] is None and r["d_vs_xz"] is None
 
 
