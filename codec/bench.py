@@ -96,8 +96,7 @@ class _Tool:
     name: str
     compress: list[str]
     decompress: list[str]
-    level: int | None = None  # dnacodec's level (its rows also report coder statistics)
-    model_args: list[str] = field(default_factory=list)  # dnacodec's --model option, if any
+    listing: list[str] | None = None  # dnacodec's `-l --json` command (its rows add coder statistics)
     c_runs: list[float] = field(default_factory=list)
     d_runs: list[float] = field(default_factory=list)
     rss: float = 0.0
@@ -109,7 +108,8 @@ def _dnacodec(level: int, model: str | None) -> _Tool:
     with_model = ["--model", model] if model else []
     return _Tool(f"dnacodec -{level}" + (f" {Path(model).name}" if model else ""),
                  [sys.executable, "-m", "codec.bench", "--worker", str(level), model or ""],
-                 [sys.executable, "-m", "codec", "-dc", *with_model], level=level, model_args=with_model)
+                 [sys.executable, "-m", "codec", "-dc", *with_model],
+                 listing=[sys.executable, "-m", "codec", "-l", "--json", *with_model])
 
 
 def _round(tool: _Tool, path: Path, tmp: Path) -> None:
@@ -125,9 +125,8 @@ def _round(tool: _Tool, path: Path, tmp: Path) -> None:
     if tool.c_runs[1:] and size != tool.size:
         raise RuntimeError(f"{tool.name} made {size} bytes of {path}, {tool.size} before")
     tool.size = size
-    if tool.level is not None and tool.stats is None:
-        info = json.loads(subprocess.run([sys.executable, "-m", "codec", "-l", "--json", *tool.model_args, str(packed)],
-                                         capture_output=True, check=True).stdout)
+    if tool.listing is not None and tool.stats is None:
+        info = json.loads(subprocess.run([*tool.listing, str(packed)], capture_output=True, check=True).stdout)
         tool.stats = dict(json.loads(err), bases=info["bases"], body=info["streams"]["body"])
 
 
@@ -151,6 +150,9 @@ def bench_file(path: Path, levels: list[int], model_names: list[str | None], tmp
             _round(tool, path, tmp)
     xz = next((t for t in tools if t.name == "xz -9"), None)
     bases = next((t.stats["bases"] for t in tools if t.stats), 0) or 1
+    def mbps(seconds: float) -> float:
+        return raw / seconds / 1e6
+
     rows = []
     for t in tools:
         st = t.stats
@@ -161,10 +163,9 @@ def bench_file(path: Path, levels: list[int], model_names: list[str | None], tmp
         rows.append(dict(
             tool=t.name, file=path.name, bases=bases, original=raw, bytes=t.size, bpb=8 * t.size / bases,
             body_bpb=body_bpb, overhead=overhead, rss=t.rss,
-            c=raw / statistics.median(t.c_runs) / 1e6, d=raw / statistics.median(t.d_runs) / 1e6,
+            c=mbps(statistics.median(t.c_runs)), d=mbps(statistics.median(t.d_runs)),
             c_seconds=t.c_runs, d_seconds=t.d_runs,
-            c_range=(raw / max(t.c_runs) / 1e6, raw / min(t.c_runs) / 1e6),
-            d_range=(raw / max(t.d_runs) / 1e6, raw / min(t.d_runs) / 1e6),
+            c_range=(mbps(max(t.c_runs)), mbps(min(t.c_runs))), d_range=(mbps(max(t.d_runs)), mbps(min(t.d_runs))),
             c_vs_xz=_relative(t.c_runs, xz.c_runs if xz else None),
             d_vs_xz=_relative(t.d_runs, xz.c_runs if xz else None)))
     return rows
