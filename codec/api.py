@@ -52,9 +52,9 @@ def resolve_model(model: ModelArg) -> models.Model | None:
     return models.resolve(model, DEFAULT_LEVEL)
 
 
-def _decompressor_args(model: ModelArg, device: str = "cpu") -> dict[str, Any]:
+def _decompressor_args(model: ModelArg, device: str = "cpu", memlimit: int | None = None) -> dict[str, Any]:
     resolved = resolve_model(model)
-    args: dict[str, Any] = {"device": device}
+    args: dict[str, Any] = {"device": device, "memlimit": memlimit}
     if resolved is not None:
         args["model"] = resolved
     return args
@@ -139,7 +139,9 @@ class DnacFile(_compression.BaseStream):
     ``embed_model`` stores the model in the archive so it decodes without any registry (archival
     use). When reading, ``level`` and ``block_size`` must be None and ``model`` is only needed for
     archives made with a model file that is not embedded. ``device`` ("cpu", "cuda", ...) is where
-    the neural predictor runs; every device gives identical bytes.
+    the neural predictor runs; every device gives identical bytes. ``memlimit`` (bytes, like
+    ``lzma``'s) refuses with :class:`CodecError` settings or archives that need more memory
+    (:func:`codec.engine.memory_needed`), before any table is allocated.
 
     Reading decodes every concatenated member. Seeking is supported when reading from a seekable
     file, but is emulated by decompressing (and, backwards, by restarting from the beginning).
@@ -161,6 +163,7 @@ class DnacFile(_compression.BaseStream):
         block_size: int | None = None,
         embed_model: bool = False,
         device: str = "cpu",
+        memlimit: int | None = None,
     ) -> None:
         self._fp: Any = None
         self._closefp = False
@@ -172,14 +175,14 @@ class DnacFile(_compression.BaseStream):
         if mode in ("r", "rb"):
             if level is not None or block_size is not None:
                 raise ValueError("Cannot specify a compression level or block size when reading")
-            decomp_args = _decompressor_args(model, device)
+            decomp_args = _decompressor_args(model, device, memlimit)
             mode_code = _MODE_READ
         elif mode in ("w", "wb", "a", "ab", "x", "xb"):
             mode_code = _MODE_WRITE
             self._compressor = Compressor(
                 DEFAULT_LEVEL if level is None else level, model,  # type: ignore[arg-type]
                 block_size=DEFAULT_BLOCK_SIZE if block_size is None else block_size,
-                embed_model=embed_model, device=device)
+                embed_model=embed_model, device=device, memlimit=memlimit)
         else:
             raise ValueError(f"Invalid mode: {mode!r}")
 
@@ -379,6 +382,7 @@ def open(  # noqa: A001 - mirrors gzip.open / lzma.open
     block_size: int | None = None,
     embed_model: bool = False,
     device: str = "cpu",
+    memlimit: int | None = None,
     encoding: str | None = None,
     errors: str | None = None,
     newline: str | None = None,
@@ -387,7 +391,8 @@ def open(  # noqa: A001 - mirrors gzip.open / lzma.open
 
     ``filename`` is a path or an existing file object. ``mode`` is "r", "rb" (default), "w", "wb",
     "x", "xb", "a" or "ab" for binary mode, or "rt", "wt", "xt" or "at" for text mode.
-    ``level``, ``model``, ``block_size``, ``embed_model`` and ``device`` are as for :class:`DnacFile`.
+    ``level``, ``model``, ``block_size``, ``embed_model``, ``device`` and ``memlimit`` are as for
+    :class:`DnacFile`.
 
     Binary mode returns a :class:`DnacFile` (``encoding``, ``errors`` and ``newline`` must then be
     None); text mode wraps it in an :class:`io.TextIOWrapper` with those arguments, which like
@@ -405,7 +410,7 @@ def open(  # noqa: A001 - mirrors gzip.open / lzma.open
             raise ValueError("Argument 'newline' not supported in binary mode")
 
     binary_file = DnacFile(filename, mode.replace("t", ""), level=level, model=model, block_size=block_size,
-                           embed_model=embed_model, device=device)
+                           embed_model=embed_model, device=device, memlimit=memlimit)
     if "t" in mode:
         encoding = io.text_encoding(encoding)
         return _TextFile(binary_file, encoding, errors, newline)
@@ -413,33 +418,34 @@ def open(  # noqa: A001 - mirrors gzip.open / lzma.open
 
 
 def compress(data: Any, *, level: int = DEFAULT_LEVEL, model: ModelArg = None, embed_model: bool = False,
-             device: str = "cpu") -> bytes:
+             device: str = "cpu", memlimit: int | None = None) -> bytes:
     """Compress a bytes-like object into one complete archive member.
 
     ``level`` is 1..9; ``model`` is a bundled model name or a model file path (default: the
     level's bundled model); ``embed_model`` stores the model in the archive; ``device`` is where the
-    neural predictor runs (the bytes are identical on every device).
+    neural predictor runs (the bytes are identical on every device); ``memlimit`` (bytes) refuses
+    a level or model that needs more memory with :class:`CodecError`.
 
     For incremental compression use :class:`codec.engine.Compressor` or :class:`DnacFile`.
     """
     if not isinstance(data, bytes):
         data = memoryview(data).tobytes()
-    comp = Compressor(level, model, embed_model=embed_model, device=device)
+    comp = Compressor(level, model, embed_model=embed_model, device=device, memlimit=memlimit)
     return comp.compress(data) + comp.flush()
 
 
-def decompress(data: Any, *, model: ModelArg = None, device: str = "cpu") -> bytes:
+def decompress(data: Any, *, model: ModelArg = None, device: str = "cpu", memlimit: int | None = None) -> bytes:
     """Decompress an archive (one or more concatenated members) held in a bytes-like object.
 
     ``model`` is only needed for archives made with a model file (see :class:`DnacFile`).
-    Raises :class:`CodecError` if ``data`` is empty, is not an archive, is corrupt or truncated, or
-    has trailing bytes that are not a valid member.
+    Raises :class:`CodecError` if ``data`` is empty, is not an archive, is corrupt or truncated,
+    has trailing bytes that are not a valid member, or needs more memory than ``memlimit`` bytes.
     """
     if not isinstance(data, bytes):
         data = memoryview(data).tobytes()
     if not data:
         raise CodecError(_EMPTY_MESSAGE)
-    decomp_args = _decompressor_args(model, device)
+    decomp_args = _decompressor_args(model, device, memlimit)
     results = []
     while True:
         decomp = Decompressor(**decomp_args)

@@ -126,6 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     other.add_argument("-T", "--threads", type=int, default=0, metavar="N",
                        help="threads for the model (0: one per core, the default); archives are "
                        "byte-identical for every N")
+    other.add_argument("-M", "--memlimit", type=_memory_size, default=None, metavar="LIMIT",
+                       help="refuse to compress or decompress with more memory than LIMIT: bytes, "
+                       "with a KiB, MiB or GiB suffix (K, M, G alike), or a percentage of RAM; "
+                       "0: no limit (the default). 'dnacodec -lv' shows what an archive needs")
     other.add_argument("-v", "--verbose", action="count", default=0,
                        help="print sizes, ratio and bits per base of each file")
     other.add_argument("-q", "--quiet", action="count", default=0,
@@ -137,6 +141,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # -- small helpers -------------------------------------------------------------------------------
+
+
+_SIZE_UNITS = {"": 0, "k": 10, "kb": 10, "ki": 10, "kib": 10, "m": 20, "mb": 20, "mi": 20, "mib": 20,
+               "g": 30, "gb": 30, "gi": 30, "gib": 30}
+
+
+def _memory_size(text: str) -> int | None:
+    """--memlimit's LIMIT in bytes (None: no limit), xz's syntax: N, N with a binary unit, or N%."""
+    value = text.strip()
+    if value.endswith("%"):
+        try:
+            percent = float(value[:-1])
+        except ValueError:
+            percent = -1.0
+        if not 0 < percent <= 100:
+            raise argparse.ArgumentTypeError(f"invalid percentage {text!r} (1-100%)")
+        return max(1, int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * percent / 100))
+    digits = len(value) - len(value.lstrip("0123456789"))
+    unit = value[digits:].strip().lower()
+    if not digits or unit not in _SIZE_UNITS:
+        raise argparse.ArgumentTypeError(f"invalid memory size {text!r} (e.g. 800MiB, 2G, 50%)")
+    n = int(value[:digits]) << _SIZE_UNITS[unit]
+    return n or None
 
 
 def _human(n: int) -> str:
@@ -353,6 +380,8 @@ class _Tool:
             self._spare = self._new_compressor()
         except (ValueError, OSError) as exc:  # CodecError is a ValueError
             what = "--model" if self.args.model is not None else "level"
+            if isinstance(exc, engine.MemoryLimitError):
+                what = "--memlimit"
             self.error(what, _message(exc))
             return False
         return True
@@ -374,7 +403,7 @@ class _Tool:
             return comp
         level = engine.DEFAULT_LEVEL if self.args.level is None else self.args.level
         return engine.Compressor(level, self.args.model, embed_model=self.args.embed_model,
-                                 device=self.args.device)
+                                 device=self.args.device, memlimit=self.args.memlimit)
 
     # per-file processing
     def run_file(self, name: str) -> None:
@@ -466,7 +495,8 @@ class _Tool:
             else:
                 produced = 0
                 coded_bases = None
-                with api.DnacFile(counter, "rb", model=self.read_model, device=self.args.device) as reader:
+                with api.DnacFile(counter, "rb", model=self.read_model, device=self.args.device,
+                                  memlimit=self.args.memlimit) as reader:
                     while chunk := reader.read(CHUNK_SIZE):
                         produced += len(chunk)
                         if output is not None:
@@ -606,6 +636,7 @@ class _Tool:
             f"  Lanes:         {int(info.get('lanes', 0)):>14,}",
             f"  Level:         {info.get('level', '?')!s:>14}",
             f"  Model:         {model.get('name', '?')} ({model.get('fingerprint', '?')})",
+            f"  Memory needed: {_human(int(info.get('memory_bytes', 0))):>14}",
             "  Streams:",
         ]
         streams = info.get("streams") or {}

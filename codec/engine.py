@@ -35,6 +35,31 @@ LEVELS = range(1, 10)
 _ZSTD_LEVEL = {1: 3, 2: 6, 3: 9, 4: 12, 5: 15, 6: 17, 7: 19, 8: 19, 9: 19}
 _MAX_STREAMS = 8
 _CHOICE_SAMPLE_BYTES = 64 << 10  # input the level's model choice looks at (codec/model_choice.py)
+# memory_needed() beyond the model's tables, measured as peak RSS on 8 MiB blocks of 1,024 lanes: the
+# buffers of one block (input, layout streams, lane grids, frequencies, per-lane model state) per byte
+# of block size, and the interpreter with numpy and numba loaded
+_BLOCK_BUFFER_FACTOR = 26
+_RUNTIME_BYTES = 128 << 20
+
+
+def memory_needed(model: models.Model, block_size: int = DEFAULT_BLOCK_SIZE) -> int:
+    """About the most memory, in bytes, a compressor or decompressor of ``model`` with blocks of
+    ``block_size`` bytes uses (an upper estimate, like xz's "Memory needed")."""
+    return model.memory_bytes() + _BLOCK_BUFFER_FACTOR * block_size + _RUNTIME_BYTES
+
+
+class MemoryLimitError(CodecError):
+    """The settings or the archive need more memory than the ``memlimit`` given."""
+
+
+def _check_memlimit(model: models.Model, block_size: int, memlimit: int | None, what: str) -> None:
+    if memlimit is not None and memory_needed(model, block_size) > memlimit:
+        raise MemoryLimitError(f"{what} needs about {_mib(memory_needed(model, block_size))} of memory, "
+                               f"more than the limit of {_mib(memlimit)}")
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):,.1f} MiB"
 
 
 def lane_lengths(n: int, lanes: int) -> np.ndarray:
@@ -128,13 +153,16 @@ def check_device(device: str) -> None:
 # -- compression ------------------------------------------------------------------------------
 class Compressor:
     """Incremental compressor: ``compress(data)`` returns archive bytes produced so far, ``flush()``
-    finishes the archive. Like ``zstandard.ZstdCompressor().compressobj()``."""
+    finishes the archive. Like ``zstandard.ZstdCompressor().compressobj()``.
+
+    ``memlimit`` (bytes): a level or model whose :func:`memory_needed` exceeds it raises
+    :class:`CodecError` here, and the level's model is not switched to a primed one that exceeds it."""
 
     def __init__(self, level: int = DEFAULT_LEVEL, model: models.Model | str | None = None, *,
                  block_size: int = DEFAULT_BLOCK_SIZE, lanes: int = DEFAULT_LANES,
                  min_lane_bases: int | None = None, embed_model: bool = False,
                  device: str = "cpu", backend: str | None = None,
-                 format_minor: int = fmt.VERSION_MINOR) -> None:
+                 format_minor: int = fmt.VERSION_MINOR, memlimit: int | None = None) -> None:
         if level not in LEVELS:
             raise ValueError(f"level must be 1..9, not {level!r}")
         if not 1 <= lanes <= MAX_LANES:
@@ -146,6 +174,8 @@ class Compressor:
         allocator.tune()
         self._format_minor = format_minor
         self._model = models.resolve(model, level)
+        _check_memlimit(self._model, block_size, memlimit, f"level {level}" if model is None else "the model")
+        self._memlimit = memlimit
         self._auto_model = model is None  # the level's model: may switch to a primed one (model_choice)
         self._level = level
         self._lanes = lanes
@@ -193,6 +223,8 @@ class Compressor:
         if self._auto_model:
             sample = fasta_layout.split(bytes(self._buf[:_CHOICE_SAMPLE_BYTES])).bases
             chosen = model_choice.choose(self._model, sample)
+            if self._memlimit is not None and memory_needed(chosen, self._block_size) > self._memlimit:
+                chosen = self._model  # a primed model that does not fit: keep the level's own
             if chosen is not self._model and self._auto_lanes:
                 self._min_lane_bases = PRIMED_LANE_BASES[self._level]
             self._model = chosen
@@ -437,12 +469,14 @@ def _unpack_side_streams(block: Block) -> dict[str, bytes]:
 class Decompressor:
     """Incremental decompressor for one archive member, with the protocol of
     ``lzma.LZMADecompressor`` (``decompress(data, max_length)``, ``eof``, ``needs_input``,
-    ``unused_data``)."""
+    ``unused_data``). ``memlimit`` (bytes), like ``lzma``'s: an archive whose model needs more
+    (:func:`memory_needed`) raises :class:`CodecError` at its header, before any table is allocated."""
 
     def __init__(self, model: models.Model | None = None, *, device: str = "cpu",
-                 backend: str | None = None) -> None:
+                 backend: str | None = None, memlimit: int | None = None) -> None:
         allocator.tune()
         self._extra_model = model
+        self._memlimit = memlimit
         self._backend = _backend_for(device, backend)
         self._in = bytearray()
         self._out = bytearray()
@@ -480,6 +514,7 @@ class Decompressor:
             if self._header is None:
                 unit = parse_header(buf, self._extra_model)
                 if unit is not None:
+                    _check_memlimit(unit.model, unit.block_size, self._memlimit, "decoding this archive")
                     self._header = unit
             elif (is_footer := _is_footer(buf)) is None:
                 unit = None
@@ -551,14 +586,15 @@ class Decompressor:
 # -- listing ----------------------------------------------------------------------------------
 def inspect(fileobj: BinaryIO, model: models.Model | None = None) -> dict:
     """Walk every member of an archive, checking its structure and checksums (bodies are not
-    decoded; ``dnacodec -t`` does that), and describe it: sizes, bases, records, model, and the
-    bytes of each stream (the stream sizes sum to ``archive_bytes``)."""
+    decoded; ``dnacodec -t`` does that), and describe it: sizes, bases, records, the most lanes a
+    block uses, model, the memory decoding needs (:func:`memory_needed`, the most of any member),
+    and the bytes of each stream (the stream sizes sum to ``archive_bytes``)."""
     data = fileobj.read()
     if not data:
         raise CodecError("empty input is not a dnacodec archive")
     view = memoryview(data)
     info: dict = {"original_bytes": 0, "archive_bytes": len(data), "bases": 0, "records": 0,
-                  "blocks": 0, "members": 0, "lanes": 0, "level": 0, "model": None,
+                  "blocks": 0, "members": 0, "lanes": 0, "level": 0, "model": None, "memory_bytes": 0,
                   "streams": {"header": 0, "block_headers": 0, "index": 0}}
     streams = info["streams"]
     pos = 0
@@ -567,8 +603,9 @@ def inspect(fileobj: BinaryIO, model: models.Model | None = None) -> dict:
         if header is None:
             raise CodecError("truncated archive (incomplete header)")
         info["members"] += 1
-        info["level"], info["lanes"] = header.level, header.lanes
+        info["level"] = header.level
         info["model"] = {"name": header.model.name, "fingerprint": header.model.fingerprint.hex()}
+        info["memory_bytes"] = max(info["memory_bytes"], memory_needed(header.model, header.block_size))
         streams["header"] += header.size
         pos += header.size
         n_blocks, raw = 0, 0
@@ -594,6 +631,7 @@ def inspect(fileobj: BinaryIO, model: models.Model | None = None) -> dict:
                 streams[name] = streams.get(name, 0) + len(stored)
             info["bases"] += b.bases
             info["records"] += b.records
+            info["lanes"] = max(info["lanes"], b.lanes)
             raw += b.raw_size
             n_blocks += 1
             pos += block.size

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codec import api, engine
+from codec import api, engine, models
 from codec.api import CodecError, DnacFile, compress, decompress
 from formats import model_file
 from formats.errors import CodecError as FormatsCodecError
@@ -150,6 +150,49 @@ def test_decompress_rejects_trailing_garbage(archive: bytes) -> None:
         decompress(archive + b"trailing garbage")
     with pytest.raises(CodecError):
         decompress(archive + archive[:10])
+
+
+# -- memory limit --------------------------------------------------------------------------------
+
+
+def test_memory_needed_grows_with_the_level_and_the_block_size() -> None:
+    need = [engine.memory_needed(models.resolve(None, level)) for level in (1, 6, 9)]
+    assert need[0] < need[1] < need[2] < 2 << 30
+    default = models.resolve(None, 6)
+    assert engine.memory_needed(default, 1 << 20) < engine.memory_needed(default) - 100 * (1 << 20)
+    assert engine.memory_needed(default) > default.memory_bytes()
+
+
+def test_memlimit_refuses_settings_and_archives_before_any_table_is_made(monkeypatch, coded_archive: bytes) -> None:
+    need = engine.memory_needed(models.resolve(None, 6))
+    with pytest.raises(engine.MemoryLimitError, match=r"level 6 needs about [\d,.]+ MiB of memory, more than the limit"):
+        compress(CODED, memlimit=need - 1)
+    assert decompress(compress(CODED, memlimit=need), memlimit=need) == CODED
+
+    def no_tables(*args, **kwargs):
+        raise AssertionError("a predictor was made")
+
+    monkeypatch.setattr(models.Model, "predictor", no_tables)
+    for read in (lambda: decompress(coded_archive, memlimit=need - 1),
+                 lambda: DnacFile(io.BytesIO(coded_archive), memlimit=need - 1).read(),
+                 lambda: api.open(io.BytesIO(coded_archive), "rt", memlimit=need - 1).read()):
+        with pytest.raises(CodecError, match="decoding this archive needs about .* more than the limit"):
+            read()
+    with pytest.raises(engine.MemoryLimitError):
+        engine.Compressor(9, memlimit=need)
+    with pytest.raises(engine.MemoryLimitError):
+        api.open(io.BytesIO(), "wb", level=9, memlimit=need)
+
+
+def test_inspect_reports_the_lanes_blocks_use_and_the_memory_decoding_needs(coded_archive: bytes) -> None:
+    info = engine.inspect(io.BytesIO(coded_archive))
+    assert info["memory_bytes"] == engine.memory_needed(models.resolve(None, 6))
+    assert info["lanes"] == 1  # 600 bases: one lane, although the header allows 1,024
+    c = engine.Compressor(1, lanes=64, min_lane_bases=100, block_size=300)
+    two = c.compress(CODED) + c.flush()
+    info = engine.inspect(io.BytesIO(two))
+    assert info["blocks"] >= 2 and info["lanes"] == 2
+    assert info["memory_bytes"] == engine.memory_needed(models.resolve(None, 1), 300)
 
 
 # -- DnacFile / open: writing and reading --------------------------------------------------------

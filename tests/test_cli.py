@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import codec.api
-from codec import api, cli, engine
+from codec import api, cli, engine, models
 from formats import model_file
 
 FASTA = b">chr1 test\nACGTACGTTTGACCANNNNACGT\nacgtGATTACA\n>chr2\nGGGCCCAAATTT\n"
@@ -302,6 +302,51 @@ def test_threads_flag_gives_identical_archives(fasta: Path, capsysbinary) -> Non
         archives.append(capsysbinary.readouterr().out)
     assert archives[0] == archives[1] == archives[2]
     assert _run("-T", "-1", "-c", str(fasta)) == 1
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("0", None), ("1000", 1000), ("800MiB", 800 << 20), ("800M", 800 << 20), ("2 GiB", 2 << 30),
+    ("2g", 2 << 30), ("64k", 64 << 10), ("1KB", 1 << 10)])
+def test_memlimit_sizes(text: str, expected: int | None) -> None:
+    assert cli._memory_size(text) == expected
+
+
+def test_memlimit_percentage_is_of_physical_memory() -> None:
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert abs(cli._memory_size("50%") - ram // 2) <= 1
+    assert cli._memory_size("100%") == ram
+
+
+@pytest.mark.parametrize("text", ["", "x", "12x", "-5", "1.5G", "0%", "101%", "M"])
+def test_memlimit_bad_sizes_are_usage_errors(fasta: Path, text: str, capsys) -> None:
+    assert _run("-M", text, "-c", str(fasta)) == 1
+    err = capsys.readouterr().err
+    _one_error_line(err)
+    assert "--memlimit" in err
+
+
+def test_memlimit_too_low_fails_cleanly_and_leaves_no_output(fasta: Path, archive: Path, capsys) -> None:
+    need = engine.memory_needed(models.resolve(None, 6))
+    assert _run("-M", str(need - 1), str(fasta)) == 1
+    err = capsys.readouterr().err
+    _one_error_line(err, "--memlimit")
+    assert re.search(r"level 6 needs about [\d,.]+ MiB of memory, more than the limit of [\d,.]+ MiB", err)
+    assert not fasta.with_name("a.fa.dnac").exists() and fasta.read_bytes() == FASTA
+    for op in ("-d", "-t"):
+        before = _leftovers(archive.parent)
+        assert _run(op, "-M", str(need - 1), str(archive)) == 1
+        _one_error_line(capsys.readouterr().err, str(archive))
+        assert _leftovers(archive.parent) == before
+    assert _run("-d", "-M", str(need), str(archive)) == 0
+    assert archive.with_name("b.fa").read_bytes() == FASTA
+
+
+def test_list_verbose_shows_the_memory_needed(archive: Path, capsys) -> None:
+    assert _run("-lv", str(archive)) == 0
+    need = engine.memory_needed(models.resolve(None, 6))
+    assert re.search(rf"\n  Memory needed: +{need / 2**20:.1f} MiB\n", capsys.readouterr().out)
+    assert _run("-l", "--json", str(archive)) == 0
+    assert json.loads(capsys.readouterr().out)["memory_bytes"] == need
 
 
 def test_combined_short_flags(fasta: Path, capsysbinary) -> None:

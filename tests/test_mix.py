@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 
 from codec import models
 from codec.constants import FREQ_TOTAL, LEVEL_LANE_BASES
-from codec.engine import DEFAULT_LEVEL, Compressor, Decompressor
+from codec.engine import DEFAULT_LEVEL, Compressor, Decompressor, memory_needed
 from codec.fixedpoint import pow2_table
 from codec.predictors import encode_block, small_matrix_threads
 from codec.predictors.codon import CodonSpec
@@ -430,6 +430,10 @@ def test_level_model_switches_to_the_primed_one_only_for_training_like_input(req
     assert _archive_model(mito, level=9) == "mix-max-mito-v1"
     assert _archive_model(phage) == models.DEFAULT_MODEL
     assert _archive_model(mito, model="mix-v1") == "mix-v1"  # an explicit model is never switched
+    # nor to a primed model that needs more memory than the limit
+    limit = memory_needed(models.BUNDLED[models.DEFAULT_MODEL])
+    assert memory_needed(models.BUNDLED["mix-mito-v1"]) > limit
+    assert _archive_model(mito, memlimit=limit) == models.DEFAULT_MODEL
 
 
 def test_small_or_foreign_input_keeps_the_level_model() -> None:
