@@ -35,27 +35,30 @@ LEVELS = range(1, 10)
 _ZSTD_LEVEL = {1: 3, 2: 6, 3: 9, 4: 12, 5: 15, 6: 17, 7: 19, 8: 19, 9: 19}
 _MAX_STREAMS = 8
 _CHOICE_SAMPLE_BYTES = 64 << 10  # input the level's model choice looks at (codec/model_choice.py)
-# memory_needed() beyond the model's tables, measured as peak RSS on 8 MiB blocks of 1,024 lanes: the
-# buffers of one block (input, layout streams, lane grids, frequencies, per-lane model state) per byte
-# of block size, and the interpreter with numpy and numba loaded
+# memory_needed() beyond the model's tables, from peak RSS on 8 MiB blocks of 1,024 lanes (spec/LEVELS.md):
+# the buffers of one block (input, layout streams, lane grids, frequencies) per byte of block size, the
+# per-lane model state (mixer weights, local models: 2-5 KiB per lane in the bundled models), and the
+# interpreter with numpy and numba loaded
 _BLOCK_BUFFER_FACTOR = 26
-_RUNTIME_BYTES = 128 << 20
+_LANE_BYTES = 8 << 10
+_RUNTIME_BYTES = 120 << 20
 
 
-def memory_needed(model: models.Model, block_size: int = DEFAULT_BLOCK_SIZE) -> int:
+def memory_needed(model: models.Model, block_size: int = DEFAULT_BLOCK_SIZE, lanes: int = DEFAULT_LANES) -> int:
     """About the most memory, in bytes, a compressor or decompressor of ``model`` with blocks of
-    ``block_size`` bytes uses (an upper estimate, like xz's "Memory needed")."""
-    return model.memory_bytes() + _BLOCK_BUFFER_FACTOR * block_size + _RUNTIME_BYTES
+    ``block_size`` bytes and up to ``lanes`` lanes uses (an upper estimate, like xz's "Memory
+    needed")."""
+    return model.memory_bytes() + _BLOCK_BUFFER_FACTOR * block_size + _LANE_BYTES * lanes + _RUNTIME_BYTES
 
 
 class MemoryLimitError(CodecError):
     """The settings or the archive need more memory than the ``memlimit`` given."""
 
 
-def _check_memlimit(model: models.Model, block_size: int, memlimit: int | None, what: str) -> None:
-    if memlimit is not None and memory_needed(model, block_size) > memlimit:
-        raise MemoryLimitError(f"{what} needs about {_mib(memory_needed(model, block_size))} of memory, "
-                               f"more than the limit of {_mib(memlimit)}")
+def _check_memlimit(model: models.Model, block_size: int, lanes: int, memlimit: int | None, what: str) -> None:
+    need = memory_needed(model, block_size, lanes)
+    if memlimit is not None and need > memlimit:
+        raise MemoryLimitError(f"{what} needs about {_mib(need)} of memory, more than the limit of {_mib(memlimit)}")
 
 
 def _mib(n: int) -> str:
@@ -174,7 +177,7 @@ class Compressor:
         allocator.tune()
         self._format_minor = format_minor
         self._model = models.resolve(model, level)
-        _check_memlimit(self._model, block_size, memlimit, f"level {level}" if model is None else "the model")
+        _check_memlimit(self._model, block_size, lanes, memlimit, f"level {level}" if model is None else "the model")
         self._memlimit = memlimit
         self._auto_model = model is None  # the level's model: may switch to a primed one (model_choice)
         self._level = level
@@ -223,7 +226,7 @@ class Compressor:
         if self._auto_model:
             sample = fasta_layout.split(bytes(self._buf[:_CHOICE_SAMPLE_BYTES])).bases
             chosen = model_choice.choose(self._model, sample)
-            if self._memlimit is not None and memory_needed(chosen, self._block_size) > self._memlimit:
+            if self._memlimit is not None and memory_needed(chosen, self._block_size, self._lanes) > self._memlimit:
                 chosen = self._model  # a primed model that does not fit: keep the level's own
             if chosen is not self._model and self._auto_lanes:
                 self._min_lane_bases = PRIMED_LANE_BASES[self._level]
@@ -514,7 +517,7 @@ class Decompressor:
             if self._header is None:
                 unit = parse_header(buf, self._extra_model)
                 if unit is not None:
-                    _check_memlimit(unit.model, unit.block_size, self._memlimit, "decoding this archive")
+                    _check_memlimit(unit.model, unit.block_size, unit.lanes, self._memlimit, "decoding this archive")
                     self._header = unit
             elif (is_footer := _is_footer(buf)) is None:
                 unit = None
@@ -605,7 +608,7 @@ def inspect(fileobj: BinaryIO, model: models.Model | None = None) -> dict:
         info["members"] += 1
         info["level"] = header.level
         info["model"] = {"name": header.model.name, "fingerprint": header.model.fingerprint.hex()}
-        info["memory_bytes"] = max(info["memory_bytes"], memory_needed(header.model, header.block_size))
+        info["memory_bytes"] = max(info["memory_bytes"], memory_needed(header.model, header.block_size, header.lanes))
         streams["header"] += header.size
         pos += header.size
         n_blocks, raw = 0, 0

@@ -161,6 +161,7 @@ def test_memory_needed_grows_with_the_level_and_the_block_size() -> None:
     default = models.resolve(None, 6)
     assert engine.memory_needed(default, 1 << 20) < engine.memory_needed(default) - 100 * (1 << 20)
     assert engine.memory_needed(default) > default.memory_bytes()
+    assert engine.memory_needed(default, lanes=4096) > engine.memory_needed(default)
 
 
 def test_memlimit_refuses_settings_and_archives_before_any_table_is_made(monkeypatch, coded_archive: bytes) -> None:
@@ -192,7 +193,7 @@ def test_inspect_reports_the_lanes_blocks_use_and_the_memory_decoding_needs(code
     two = c.compress(CODED) + c.flush()
     info = engine.inspect(io.BytesIO(two))
     assert info["blocks"] >= 2 and info["lanes"] == 2
-    assert info["memory_bytes"] == engine.memory_needed(models.resolve(None, 1), 300)
+    assert info["memory_bytes"] == engine.memory_needed(models.resolve(None, 1), 300, 64)
 
 
 # -- DnacFile / open: writing and reading --------------------------------------------------------
