@@ -24,7 +24,6 @@ import tempfile
 from typing import IO, Any, Callable, Sequence
 
 from codec import api, cli_signals, engine
-from codec.predictors import kernel
 from formats.errors import CodecError
 
 PROG = "dnacodec"
@@ -724,7 +723,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_OK
 
     tool = _Tool(args)
-    kernel.set_threads(args.threads)
+    if args.op != "list":
+        from codec.predictors import kernel  # numba, which --list does not need
+
+        kernel.set_threads(args.threads)
     if args.device != "cpu":
         try:
             engine.check_device(args.device)

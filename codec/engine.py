@@ -19,7 +19,7 @@ from typing import BinaryIO
 import numpy as np
 import zstandard
 
-from codec import allocator, case_runs, model_choice, models
+from codec import allocator, model_choice, models
 from codec.coder import LaneDecoder, active_counts, encode as rans_encode
 from codec.constants import (
     DEFAULT_BLOCK_SIZE, FREQ_TOTAL, LEVEL_LANE_BASES, MAX_BLOCK_SIZE, MAX_LANES, MIN_LANE_BASES, PRIMED_LANE_BASES,
@@ -286,6 +286,8 @@ class Compressor:
         1.1 the case stream range-coded (`case_runs`) where that is smaller."""
         packed = self._pack(data)
         if name == "case" and data and self._format_minor >= 1:
+            from codec import case_runs  # numba: loaded when a block is coded, not with codec
+
             coded = case_runs.pack(fasta_layout.parse_case(data, raw_size), len(packed) - 1)
             if coded is not None:
                 return "case_runs", len(data), coded
@@ -459,6 +461,8 @@ def _unpack_side_streams(block: Block) -> dict[str, bytes]:
     out = {}
     for name, (raw_len, stored) in block.streams.items():
         if name == "case_runs":
+            from codec import case_runs
+
             raw = case_runs.unpack(stored, raw_len) if raw_len else b""
         elif name != "body":
             raw = _unpack_stream(name, raw_len, stored)

@@ -431,6 +431,23 @@ def test_program_pipes() -> None:
     assert tested.returncode == 0 and tested.stdout == b""
 
 
+def test_list_help_and_version_do_not_load_the_compiled_kernel(archive: Path) -> None:
+    """numba and the kernel are loaded by the first predictor, not by importing codec: listing
+    archives, --help and --version start in a fraction of the time."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
+    script = ("import sys, codec.cli\n"
+              "for argv in (['-V'], ['--help'], ['-l', sys.argv[1]], ['-lv', '--json', sys.argv[1]]):\n"
+              "    try:\n"
+              "        assert codec.cli.main(argv) == 0\n"
+              "    except SystemExit as exc:\n"
+              "        assert exc.code == 0\n"
+              "assert 'numba' not in sys.modules, 'numba was imported'\n"
+              "assert codec.cli.main(['-t', sys.argv[1]]) == 0 and 'numba' in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", script, str(archive)], capture_output=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+
+
 def test_program_files_and_errors(tmp_path: Path, archive_bytes: bytes) -> None:
     (tmp_path / "a.fa").write_bytes(FASTA)
     (tmp_path / "bad.dnac").write_bytes(archive_bytes[:-1])

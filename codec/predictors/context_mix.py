@@ -22,7 +22,7 @@ import numpy as np
 
 from codec.constants import FREQ_TOTAL, PROB_BITS
 from codec.predictors.context_models import ContextModels, ContextModelSpec
-from codec.predictors.kernel import CompiledBlocks, KernelStep, available as kernel_available
+from codec.predictors.compiled import CompiledBlocks
 from codec.predictors.mixer import BIAS, Mixer
 
 
@@ -79,9 +79,11 @@ class ContextMixPredictor(CompiledBlocks):
         self._mixer = Mixer(n_in, 1, spec.learning_rate, mixer_init, lanes)
         self._zero = np.zeros(lanes, dtype=np.int64)
         self._kernel = None
-        if kernel_available() if compiled is None else compiled:
-            self._kernel = KernelStep(self._cm, lanes, self._mixer, bias_col=nm, extra_col=nm + 1,
-                                      n_extra=len(self._extra))
+        from codec.predictors import kernel  # numba: loaded when a predictor is built, not with codec
+
+        if kernel.available() if compiled is None else compiled:
+            self._kernel = kernel.KernelStep(self._cm, lanes, self._mixer, bias_col=nm, extra_col=nm + 1,
+                                             n_extra=len(self._extra))
 
     def table_entries(self) -> tuple[np.ndarray, np.ndarray]:
         """(non-empty table rows, their packed counts): what a trained model ships as ``primed``."""

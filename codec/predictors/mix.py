@@ -24,7 +24,7 @@ import numpy as np
 from codec.predictors.codon import CodonModels, CodonSpec
 from codec.predictors.context_mix import BIAS, MixerInput, node_bits, node_frequencies
 from codec.predictors.context_models import ContextModels, ContextModelSpec
-from codec.predictors.kernel import CompiledBlocks, KernelStep, available as kernel_available
+from codec.predictors.compiled import CompiledBlocks
 from codec.predictors.local_models import LocalModels, LocalSpec
 from codec.predictors.mixer import CASE_RESIDUAL, CASE_SHARED, CASE_SSE, Competition, Mixer
 from codec.predictors.repeat import REPEAT_STATES, RUN_BOUNDS, RepeatModels, RepeatSpec
@@ -129,9 +129,11 @@ class MixPredictor(CompiledBlocks):
         self._sse_mask = np.uint64((1 << (2 * spec.sse_order)) - 1)
         self._node = np.arange(3, dtype=np.int64) << (2 * spec.sse_order)
         self._kernel = None
-        if kernel_available() if compiled is None else compiled:
+        from codec.predictors import kernel  # numba: loaded when a predictor is built, not with codec
+
+        if kernel.available() if compiled is None else compiled:
             comp = self._competition
-            self._kernel = KernelStep(
+            self._kernel = kernel.KernelStep(
                 self._cm, lanes, self._lane_mixer, bias_col=n, extra_col=n - len(self._extra),
                 n_extra=len(self._extra), tol=self._tol, rep=self._rep, votes=self._votes, local=self._local,
                 codon=self._codon, competition=comp, shared_mixer=self._shared_mixer if comp else None,
