@@ -1,8 +1,6 @@
 """``python -m codec``: the dnacodec command-line tool."""
 
-import sys
-
-from codec.cli import main
+from codec.cli import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -414,11 +414,15 @@ def test_bad_model_is_one_error(fasta: Path, capsys) -> None:
 _ROOT = str(Path(codec.api.__file__).resolve().parent.parent)
 
 
-def _program(*argv: str, data: bytes = b"", cwd: Path | None = None) -> subprocess.CompletedProcess:
+def _program_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
+    return env
+
+
+def _program(*argv: str, data: bytes = b"", cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "codec", *argv], input=data, capture_output=True,
-                          env=env, cwd=cwd, timeout=120)
+                          env=_program_env(), cwd=cwd, timeout=120)
 
 
 def test_program_pipes() -> None:
@@ -434,8 +438,6 @@ def test_program_pipes() -> None:
 def test_list_help_and_version_do_not_load_the_compiled_kernel(archive: Path) -> None:
     """numba and the kernel are loaded by the first predictor, not by importing codec: listing
     archives, --help and --version start in a fraction of the time."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
     script = ("import sys, codec.cli\n"
               "for argv in (['-V'], ['--help'], ['-l', sys.argv[1]], ['-lv', '--json', sys.argv[1]]):\n"
               "    try:\n"
@@ -444,8 +446,21 @@ def test_list_help_and_version_do_not_load_the_compiled_kernel(archive: Path) ->
               "        assert exc.code == 0\n"
               "assert 'numba' not in sys.modules, 'numba was imported'\n"
               "assert codec.cli.main(['-t', sys.argv[1]]) == 0 and 'numba' in sys.modules\n")
-    done = subprocess.run([sys.executable, "-c", script, str(archive)], capture_output=True, env=env, timeout=120)
+    done = subprocess.run([sys.executable, "-c", script, str(archive)], capture_output=True, env=_program_env(),
+                          timeout=120)
     assert done.returncode == 0, done.stderr.decode()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_program_reports_a_full_standard_output(archive: Path) -> None:
+    for argv in (["-l", str(archive)], ["-l", "--json", str(archive)], ["-lv", str(archive)],
+                 ["-dc", str(archive)]):
+        with open("/dev/full", "wb") as full:
+            done = subprocess.run([sys.executable, "-m", "codec", *argv], stdout=full, stderr=subprocess.PIPE,
+                                  env=_program_env(), timeout=120)
+        assert done.returncode == 1, argv
+        _one_error_line(done.stderr.decode(), "(stdout)")
+        assert "write error: No space left on device" in done.stderr.decode()
 
 
 def test_program_files_and_errors(tmp_path: Path, archive_bytes: bytes) -> None:
