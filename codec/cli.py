@@ -59,6 +59,13 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise _UsageError(message)
 
+    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+        # argparse ignores a failed write; --help and --version report it like any other output
+        if message:
+            stream = file or sys.stderr
+            stream.write(message)
+            stream.flush()
+
 
 class _Skip(Exception):
     """A file is skipped with a warning (exit status 2)."""
@@ -721,6 +728,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except SystemExit as exc:  # --help / --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except BrokenPipeError:
+        return _closed_pipe()
+    except OSError as exc:  # --help / --version to a full disk
+        _eprint(f"{PROG}: {STDOUT_NAME}: write error: {_message(exc)}")
+        return EXIT_ERROR
 
     tool = _Tool(args)
     if args.op != "list":
@@ -770,15 +782,19 @@ def _run(tool: _Tool, args: argparse.Namespace, op: str, files: list[str]) -> in
     except cli_signals.Terminated as exc:
         return 128 + exc.signum
     except BrokenPipeError:
-        # The reader of our standard output went away: exit quietly, as if killed by SIGPIPE.
-        # Point stdout at /dev/null so that the interpreter's final flush does not complain.
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            os.close(devnull)
-        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-            pass
-        return EXIT_SIGPIPE
+        return _closed_pipe()
+
+
+def _closed_pipe() -> int:
+    """The reader of our standard output went away: exit quietly, as if killed by SIGPIPE. Points
+    stdout at /dev/null so that a final flush does not complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass
+    return EXIT_SIGPIPE
 
 
 def run() -> NoReturn:

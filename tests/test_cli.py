@@ -454,7 +454,7 @@ def test_list_help_and_version_do_not_load_the_compiled_kernel(archive: Path) ->
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 def test_program_reports_a_full_standard_output(archive: Path) -> None:
     for argv in (["-l", str(archive)], ["-l", "--json", str(archive)], ["-lv", str(archive)],
-                 ["-dc", str(archive)]):
+                 ["-dc", str(archive)], ["-V"], ["--help"]):
         with open("/dev/full", "wb") as full:
             done = subprocess.run([sys.executable, "-m", "codec", *argv], stdout=full, stderr=subprocess.PIPE,
                                   env=_program_env(), timeout=120)
