@@ -55,9 +55,13 @@ class MemoryLimitError(CodecError):
     """The settings or the archive need more memory than the ``memlimit`` given."""
 
 
+def _fits(model: models.Model, block_size: int, lanes: int, memlimit: int | None) -> bool:
+    return memlimit is None or memory_needed(model, block_size, lanes) <= memlimit
+
+
 def _check_memlimit(model: models.Model, block_size: int, lanes: int, memlimit: int | None, what: str) -> None:
-    need = memory_needed(model, block_size, lanes)
-    if memlimit is not None and need > memlimit:
+    if not _fits(model, block_size, lanes, memlimit):
+        need = memory_needed(model, block_size, lanes)
         raise MemoryLimitError(f"{what} needs about {_mib(need)} of memory, more than the limit of {_mib(memlimit)}")
 
 
@@ -226,7 +230,7 @@ class Compressor:
         if self._auto_model:
             sample = fasta_layout.split(bytes(self._buf[:_CHOICE_SAMPLE_BYTES])).bases
             chosen = model_choice.choose(self._model, sample)
-            if self._memlimit is not None and memory_needed(chosen, self._block_size, self._lanes) > self._memlimit:
+            if not _fits(chosen, self._block_size, self._lanes, self._memlimit):
                 chosen = self._model  # a primed model that does not fit: keep the level's own
             if chosen is not self._model and self._auto_lanes:
                 self._min_lane_bases = PRIMED_LANE_BASES[self._level]
