@@ -430,7 +430,7 @@ def compress(data: Any, *, level: int = DEFAULT_LEVEL, model: ModelArg = None, e
     """
     if not isinstance(data, bytes):
         data = memoryview(data).tobytes()
-    comp = Compressor(level, model, embed_model=embed_model, device=device, memlimit=memlimit)
+    comp = Compressor(level, model, embed_model=embed_model, device=device, memlimit=memlimit, size_hint=len(data))
     return comp.compress(data) + comp.flush()
 
 

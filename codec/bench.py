@@ -77,11 +77,13 @@ def _run(cmd: list[str], src: Path, dst: Path) -> tuple[float, float, bytes]:
 
 def _worker(argv: list[str]) -> None:
     """Child process: compress stdin to stdout in-process and report coder statistics on stderr."""
+    from codec.cli import remaining_size
     from codec.engine import Compressor
 
     level = int(argv[0])
-    comp = Compressor(level=level, model=argv[1] if len(argv) > 1 and argv[1] else None)
     src, out = sys.stdin.buffer, sys.stdout.buffer
+    comp = Compressor(level=level, model=argv[1] if len(argv) > 1 and argv[1] else None,
+                      size_hint=remaining_size(src))  # as `dnacodec FILE` does
     while chunk := src.read(1 << 20):
         out.write(comp.compress(chunk))
     out.write(comp.flush())

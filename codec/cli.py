@@ -136,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="refuse to compress or decompress with more memory than LIMIT: bytes, "
                        "with a KiB, MiB or GiB suffix (K, M, G alike), or a percentage of RAM; "
                        "0: no limit (the default). 'dnacodec -lv' shows what an archive needs")
+    comp.add_argument("--size-hint", type=_byte_count, default=None, metavar="SIZE",
+                      help="about how many bytes standard input or a pipe will bring (like zstd's): "
+                      "a small input then gets the level's model with smaller tables, which needs "
+                      "less memory and time; regular files use their size")
     other.add_argument("-v", "--verbose", action="count", default=0,
                        help="print sizes, ratio and bits per base of each file")
     other.add_argument("-q", "--quiet", action="count", default=0,
@@ -164,12 +168,17 @@ def _memory_size(text: str) -> int | None:
         if not 0 < percent <= 100:
             raise argparse.ArgumentTypeError(f"invalid percentage {text!r} (1-100%)")
         return max(1, int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * percent / 100))
+    return _byte_count(value, "memory size", "800MiB, 2G, 50%") or None
+
+
+def _byte_count(text: str, what: str = "size", examples: str = "230k, 5MiB") -> int:
+    """A byte count: N, or N with a binary unit (K/KiB, M/MiB, G/GiB)."""
+    value = text.strip()
     digits = len(value) - len(value.lstrip("0123456789"))
     unit = value[digits:].strip().lower()
     if not digits or unit not in _SIZE_UNITS:
-        raise argparse.ArgumentTypeError(f"invalid memory size {text!r} (e.g. 800MiB, 2G, 50%)")
-    n = int(value[:digits]) << _SIZE_UNITS[unit]
-    return n or None
+        raise argparse.ArgumentTypeError(f"invalid {what} {text!r} (e.g. {examples})")
+    return int(value[:digits]) << _SIZE_UNITS[unit]
 
 
 def _human(n: int) -> str:
@@ -190,6 +199,16 @@ def _ratio(archive: int, original: int) -> str:
 
 def _bpb(archive: int, bases: int | None) -> str:
     return f"{archive * 8 / bases:.3f}" if bases else "---"
+
+
+def remaining_size(f: IO[bytes]) -> int | None:
+    """Bytes left to read in ``f`` when it is a regular file, standard input redirected from one
+    included; None for pipes, terminals and the like."""
+    try:
+        st = os.fstat(f.fileno())
+        return max(0, st.st_size - f.tell()) if stat.S_ISREG(st.st_mode) else None
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is both
+        return None
 
 
 class _Counting(io.RawIOBase):
@@ -360,7 +379,6 @@ class _Tool:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.status = EXIT_OK
-        self._spare: engine.Compressor | None = None
         self.read_model: Any = None  # --model resolved for decoding (archives made with a model file)
         self._progress_enabled = args.quiet == 0 and _isatty(sys.stderr)
 
@@ -381,9 +399,10 @@ class _Tool:
 
     # compressors
     def prepare_compressor(self) -> bool:
-        """Validate the level/model once up front (and keep the compressor for the first file)."""
+        """Validate the level/model once up front. The memory limit is checked here against the
+        smallest sizing the input could get, and again for each input once its size is known."""
         try:
-            self._spare = self._new_compressor()
+            self._new_compressor(0 if self.args.size_hint is None else self.args.size_hint)
         except (ValueError, OSError) as exc:  # CodecError is a ValueError
             what = "--model" if self.args.model is not None else "level"
             if isinstance(exc, engine.MemoryLimitError):
@@ -403,13 +422,11 @@ class _Tool:
             return False
         return True
 
-    def _new_compressor(self) -> engine.Compressor:
-        if self._spare is not None:
-            comp, self._spare = self._spare, None
-            return comp
+    def _new_compressor(self, size_hint: int | None) -> engine.Compressor:
+        """A compressor for an input of about ``size_hint`` bytes (None: unknown)."""
         level = engine.DEFAULT_LEVEL if self.args.level is None else self.args.level
         return engine.Compressor(level, self.args.model, embed_model=self.args.embed_model,
-                                 device=self.args.device, memlimit=self.args.memlimit)
+                                 device=self.args.device, memlimit=self.args.memlimit, size_hint=size_hint)
 
     # per-file processing
     def run_file(self, name: str) -> None:
@@ -486,12 +503,12 @@ class _Tool:
         try:
             if op != "test":
                 output = _Output(out_path, args.force, in_stat)
-            total = in_stat.st_size if in_stat is not None and stat.S_ISREG(in_stat.st_mode) else None
+            total = remaining_size(src)
             bar = self._progress(display, total)
             counter = _Counting(src, bar.update if bar is not None else None)
             if op == "compress":
                 assert output is not None
-                comp = self._new_compressor()
+                comp = self._new_compressor(self.args.size_hint if total is None else total)
                 while chunk := counter.read(CHUNK_SIZE):
                     output.write(comp.compress(chunk))
                     cli_signals.check()

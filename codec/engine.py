@@ -34,6 +34,7 @@ DEFAULT_LANES = 1024
 LEVELS = range(1, 10)
 _ZSTD_LEVEL = {1: 3, 2: 6, 3: 9, 4: 12, 5: 15, 6: 17, 7: 19, 8: 19, 9: 19}
 _MAX_STREAMS = 8
+_MIN_HINTED_BLOCK_SIZE = 1 << 20  # the smallest block a size hint picks (a wrong hint stays cheap)
 _CHOICE_SAMPLE_BYTES = 64 << 10  # input the level's model choice looks at (codec/model_choice.py)
 # memory_needed() beyond the model's tables, from peak RSS on 8 MiB blocks of 1,024 lanes (spec/LEVELS.md):
 # the buffers of one block (input, layout streams, lane grids, frequencies) per byte of block size, the
@@ -162,6 +163,11 @@ class Compressor:
     """Incremental compressor: ``compress(data)`` returns archive bytes produced so far, ``flush()``
     finishes the archive. Like ``zstandard.ZstdCompressor().compressobj()``.
 
+    ``size_hint`` (bytes), like zstd's: about how much input this member will hold. With the level's
+    model (``model`` None), an input small enough gets the model's sized variant (``NAME@bits``,
+    :func:`codec.models.sized`), whose smaller tables cost less memory and start-up; a wrong hint
+    only costs compression, never correctness.
+
     ``memlimit`` (bytes): a level or model whose :func:`memory_needed` exceeds it raises
     :class:`CodecError` here, and the level's model is not switched to a primed one that exceeds it."""
 
@@ -169,7 +175,8 @@ class Compressor:
                  block_size: int = DEFAULT_BLOCK_SIZE, lanes: int = DEFAULT_LANES,
                  min_lane_bases: int | None = None, embed_model: bool = False,
                  device: str = "cpu", backend: str | None = None,
-                 format_minor: int = fmt.VERSION_MINOR, memlimit: int | None = None) -> None:
+                 format_minor: int = fmt.VERSION_MINOR, memlimit: int | None = None,
+                 size_hint: int | None = None) -> None:
         if level not in LEVELS:
             raise ValueError(f"level must be 1..9, not {level!r}")
         if not 1 <= lanes <= MAX_LANES:
@@ -180,10 +187,17 @@ class Compressor:
             raise ValueError(f"format_minor must be 0..{fmt.VERSION_MINOR}")
         allocator.tune()
         self._format_minor = format_minor
+        if size_hint is not None and size_hint < 0:
+            raise ValueError("size_hint must be >= 0")
+        if size_hint is not None:  # smaller blocks only bound the memory a decoder must plan for
+            block_size = min(block_size, max(size_hint, _MIN_HINTED_BLOCK_SIZE))
         self._model = models.resolve(model, level)
-        _check_memlimit(self._model, block_size, lanes, memlimit, f"level {level}" if model is None else "the model")
-        self._memlimit = memlimit
         self._auto_model = model is None  # the level's model: may switch to a primed one (model_choice)
+        # the level's model sized for the input; the primed-model choice still starts from the level's
+        self._sized_model = models.sized(self._model, size_hint) if self._auto_model else self._model
+        _check_memlimit(self._sized_model, block_size, lanes, memlimit,
+                        f"level {level}" if model is None else "the model")
+        self._memlimit = memlimit
         self._level = level
         self._lanes = lanes
         self._block_size = block_size
@@ -230,9 +244,11 @@ class Compressor:
         if self._auto_model:
             sample = fasta_layout.split(bytes(self._buf[:_CHOICE_SAMPLE_BYTES])).bases
             chosen = model_choice.choose(self._model, sample)
-            if not _fits(chosen, self._block_size, self._lanes, self._memlimit):
+            if chosen is not self._model and not _fits(chosen, self._block_size, self._lanes, self._memlimit):
                 chosen = self._model  # a primed model that does not fit: keep the level's own
-            if chosen is not self._model and self._auto_lanes:
+            if chosen is self._model:
+                chosen = self._sized_model
+            elif self._auto_lanes:
                 self._min_lane_bases = PRIMED_LANE_BASES[self._level]
             self._model = chosen
         header = fmt.build_header(

@@ -165,7 +165,12 @@ def test_memory_needed_grows_with_the_level_and_the_block_size() -> None:
 
 
 def test_memlimit_refuses_settings_and_archives_before_any_table_is_made(monkeypatch, coded_archive: bytes) -> None:
-    need = engine.memory_needed(models.resolve(None, 6))
+    full = engine.memory_needed(models.resolve(None, 6))
+    with pytest.raises(engine.MemoryLimitError, match=r"level 6 needs about [\d,.]+ MiB of memory, more than the limit"):
+        engine.Compressor(6, memlimit=full - 1)
+    # compress() knows the input's size: the level's model sized for it, in blocks of at most 1 MiB
+    need = engine.memory_needed(models.sized(models.resolve(None, 6), len(CODED)), 1 << 20)
+    assert need < full - (100 << 20)
     with pytest.raises(engine.MemoryLimitError, match=r"level 6 needs about [\d,.]+ MiB of memory, more than the limit"):
         compress(CODED, memlimit=need - 1)
     assert decompress(compress(CODED, memlimit=need), memlimit=need) == CODED
@@ -180,14 +185,14 @@ def test_memlimit_refuses_settings_and_archives_before_any_table_is_made(monkeyp
         with pytest.raises(CodecError, match="decoding this archive needs about .* more than the limit"):
             read()
     with pytest.raises(engine.MemoryLimitError):
-        engine.Compressor(9, memlimit=need)
+        engine.Compressor(9, memlimit=full)
     with pytest.raises(engine.MemoryLimitError):
-        api.open(io.BytesIO(), "wb", level=9, memlimit=need)
+        api.open(io.BytesIO(), "wb", level=9, memlimit=full)
 
 
 def test_inspect_reports_the_lanes_blocks_use_and_the_memory_decoding_needs(coded_archive: bytes) -> None:
     info = engine.inspect(io.BytesIO(coded_archive))
-    assert info["memory_bytes"] == engine.memory_needed(models.resolve(None, 6))
+    assert info["memory_bytes"] == engine.memory_needed(models.sized(models.resolve(None, 6), len(CODED)), 1 << 20)
     assert info["lanes"] == 1  # 600 bases: one lane, although the header allows 1,024
     c = engine.Compressor(1, lanes=64, min_lane_bases=100, block_size=300)
     two = c.compress(CODED) + c.flush()

@@ -325,8 +325,13 @@ def test_memlimit_bad_sizes_are_usage_errors(fasta: Path, text: str, capsys) -> 
     assert "--memlimit" in err
 
 
+def _small_input_needs() -> int:
+    """What FASTA's level-6 archive needs: the level's model sized for it, in blocks of 1 MiB."""
+    return engine.memory_needed(models.sized(models.resolve(None, 6), len(FASTA)), 1 << 20)
+
+
 def test_memlimit_too_low_fails_cleanly_and_leaves_no_output(fasta: Path, archive: Path, capsys) -> None:
-    need = engine.memory_needed(models.resolve(None, 6))
+    need = _small_input_needs()
     assert _run("-M", str(need - 1), str(fasta)) == 1
     err = capsys.readouterr().err
     _one_error_line(err, "--memlimit")
@@ -343,7 +348,7 @@ def test_memlimit_too_low_fails_cleanly_and_leaves_no_output(fasta: Path, archiv
 
 def test_list_verbose_shows_the_memory_needed(archive: Path, capsys) -> None:
     assert _run("-lv", str(archive)) == 0
-    need = engine.memory_needed(models.resolve(None, 6))
+    need = _small_input_needs()
     assert re.search(rf"\n  Memory needed: +{need / 2**20:.1f} MiB\n", capsys.readouterr().out)
     assert _run("-l", "--json", str(archive)) == 0
     assert json.loads(capsys.readouterr().out)["memory_bytes"] == need

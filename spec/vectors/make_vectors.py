@@ -371,6 +371,12 @@ VECTORS = [
            True),
     Vector("concat", "two concatenated members (cm-v1 at level 6, then cm-fast-v1 at level 2)",
            "concat.fa", [(len(input_concat_a()), opts()), (-1, opts(level=2, model="cm-fast-v1"))], True),
+    # sized variants of bundled models (codec.models.sized): tables shrunk for a small input
+    Vector("sized_mix-max-v7", "mix-max-v7@16, level 9: the best model sized for a small input (hashed and "
+           "direct context tables, repeat index and ring buffer of 2**16 rows, voters' index of 2**16 "
+           "positions)", "genome.fa", [(-1, opts(level=9, model="mix-max-v7@16"))], True),
+    Vector("sized_cm-v1", "cm-v1@16: a kind-1 model sized for a small input (its order-9 and order-12 "
+           "direct tables hashed into 2**16 rows)", "genome.fa", [(-1, opts(model="cm-v1@16"))], True),
     # format 1.1: the case stream range-coded (`case_runs`) where that beats zstd
     Vector("multi_v1_1", "format 1.1: the multi vector's input, its case stream range-coded (case_runs)",
            "multi.fa", [(-1, opts())], True, format_minor=1),
@@ -386,9 +392,10 @@ VECTORS = [
 
 # -- encoding ---------------------------------------------------------------------------------
 def resolve_model(name: str, directory: Path = HERE) -> models.Model:
-    """A bundled model by name, or a model file in the vectors folder by file name."""
-    if name in models.BUNDLED:
-        return models.BUNDLED[name]
+    """A bundled model (or a sized variant, ``NAME@bits``) by name, or a model file in the vectors
+    folder by file name."""
+    if name in models.BUNDLED or models.SIZED_SEP in name:
+        return models.resolve(name, 6)
     return models.load_model_file(directory / name)
 
 
