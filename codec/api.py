@@ -141,7 +141,9 @@ class DnacFile(_compression.BaseStream):
     archives made with a model file that is not embedded. ``device`` ("cpu", "cuda", ...) is where
     the neural predictor runs; every device gives identical bytes. ``memlimit`` (bytes, like
     ``lzma``'s) refuses with :class:`CodecError` settings or archives that need more memory
-    (:func:`codec.engine.memory_needed`), before any table is allocated.
+    (:func:`codec.engine.memory_needed`), before any table is allocated. ``size_hint`` (writing):
+    about how many bytes will be written, like python-zstandard's ``size``; a small input then gets
+    its level's model with smaller tables (:class:`codec.engine.Compressor`).
 
     Reading decodes every concatenated member. Seeking is supported when reading from a seekable
     file, but is emulated by decompressing (and, backwards, by restarting from the beginning).
@@ -164,6 +166,7 @@ class DnacFile(_compression.BaseStream):
         embed_model: bool = False,
         device: str = "cpu",
         memlimit: int | None = None,
+        size_hint: int | None = None,
     ) -> None:
         self._fp: Any = None
         self._closefp = False
@@ -173,8 +176,8 @@ class DnacFile(_compression.BaseStream):
         self._pos = 0
 
         if mode in ("r", "rb"):
-            if level is not None or block_size is not None:
-                raise ValueError("Cannot specify a compression level or block size when reading")
+            if level is not None or block_size is not None or size_hint is not None:
+                raise ValueError("Cannot specify a compression level, block size or size hint when reading")
             decomp_args = _decompressor_args(model, device, memlimit)
             mode_code = _MODE_READ
         elif mode in ("w", "wb", "a", "ab", "x", "xb"):
@@ -182,7 +185,7 @@ class DnacFile(_compression.BaseStream):
             self._compressor = Compressor(
                 DEFAULT_LEVEL if level is None else level, model,  # type: ignore[arg-type]
                 block_size=DEFAULT_BLOCK_SIZE if block_size is None else block_size,
-                embed_model=embed_model, device=device, memlimit=memlimit)
+                embed_model=embed_model, device=device, memlimit=memlimit, size_hint=size_hint)
         else:
             raise ValueError(f"Invalid mode: {mode!r}")
 
@@ -383,6 +386,7 @@ def open(  # noqa: A001 - mirrors gzip.open / lzma.open
     embed_model: bool = False,
     device: str = "cpu",
     memlimit: int | None = None,
+    size_hint: int | None = None,
     encoding: str | None = None,
     errors: str | None = None,
     newline: str | None = None,
@@ -391,8 +395,8 @@ def open(  # noqa: A001 - mirrors gzip.open / lzma.open
 
     ``filename`` is a path or an existing file object. ``mode`` is "r", "rb" (default), "w", "wb",
     "x", "xb", "a" or "ab" for binary mode, or "rt", "wt", "xt" or "at" for text mode.
-    ``level``, ``model``, ``block_size``, ``embed_model``, ``device`` and ``memlimit`` are as for
-    :class:`DnacFile`.
+    ``level``, ``model``, ``block_size``, ``embed_model``, ``device``, ``memlimit`` and ``size_hint``
+    are as for :class:`DnacFile`.
 
     Binary mode returns a :class:`DnacFile` (``encoding``, ``errors`` and ``newline`` must then be
     None); text mode wraps it in an :class:`io.TextIOWrapper` with those arguments, which like
@@ -410,7 +414,7 @@ def open(  # noqa: A001 - mirrors gzip.open / lzma.open
             raise ValueError("Argument 'newline' not supported in binary mode")
 
     binary_file = DnacFile(filename, mode.replace("t", ""), level=level, model=model, block_size=block_size,
-                           embed_model=embed_model, device=device, memlimit=memlimit)
+                           embed_model=embed_model, device=device, memlimit=memlimit, size_hint=size_hint)
     if "t" in mode:
         encoding = io.text_encoding(encoding)
         return _TextFile(binary_file, encoding, errors, newline)

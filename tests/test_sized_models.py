@@ -172,3 +172,15 @@ def test_exactly_the_bundled_models_without_network_or_primed_rows_have_sized_va
         parts = models.BUNDLED[name].parts
         plain = parts.net is None and (parts.primed is None or not len(parts.primed[0]))
         assert (models._sized_by_name(f"{name}@20") is not None) == plain, name
+
+
+def test_open_for_writing_takes_a_size_hint(tmp_path) -> None:
+    path = tmp_path / "s.fa.dnac"
+    with api.open(path, "wt", level=9, size_hint=len(DATA)) as f:
+        f.write(DATA.decode())
+    archive = path.read_bytes()
+    assert _model_name(archive) == f"mix-max-v7@{models.sized_bits(len(DATA))}"
+    with api.open(path, "rb") as f:
+        assert f.read() == DATA
+    with pytest.raises(ValueError, match="size hint when reading"):
+        api.open(path, "rb", size_hint=10)
