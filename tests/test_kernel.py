@@ -143,6 +143,16 @@ def test_compiled_bundled_mix_equals_the_reference() -> None:
     _compare(lambda c: MixPredictor(spec, 40, compiled=c), _sequence(16000, 2), 40)
 
 
+@pytest.mark.parametrize("name", ["mix-max-v7@16", "cm-v1@16"])
+def test_compiled_sized_variant_equals_the_reference(name: str) -> None:
+    """Sized variants (direct tables made hashed, capped repeat index, ring buffer and voter index)."""
+    spec = models.resolve(name, 9).spec
+    if isinstance(spec, ContextMixSpec):
+        _compare(lambda c: ContextMixPredictor(spec, 16, compiled=c), _sequence(16 * 250, 7), 16)
+    else:
+        _compare(lambda c: MixPredictor(spec, 16, compiled=c), _sequence(16 * 250, 7), 16)
+
+
 def test_compiled_context_mix_with_network_equals_the_reference() -> None:
     parts = models.BUNDLED["deepdna-mito-v1"].parts
     assert parts.net is not None
