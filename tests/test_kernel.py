@@ -143,9 +143,10 @@ def test_compiled_bundled_mix_equals_the_reference() -> None:
     _compare(lambda c: MixPredictor(spec, 40, compiled=c), _sequence(16000, 2), 40)
 
 
-@pytest.mark.parametrize("name", ["mix-max-v7@16", "cm-v1@16"])
+@pytest.mark.parametrize("name", ["mix-max-v7@16", "cm-v1@16", "mix-lite-v9@16", "mix-lite-v9"])
 def test_compiled_sized_variant_equals_the_reference(name: str) -> None:
-    """Sized variants (direct tables made hashed, capped repeat index, ring buffer and voter index)."""
+    """Sized variants (direct tables made hashed, capped repeat index, ring buffer and voter index;
+    mix-lite-v9's STCM over the order-12 table, then hashed)."""
     spec = models.resolve(name, 9).spec
     if isinstance(spec, ContextMixSpec):
         _compare(lambda c: ContextMixPredictor(spec, 16, compiled=c), _sequence(16 * 250, 7), 16)

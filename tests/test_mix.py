@@ -397,7 +397,8 @@ GOLDEN_MIX_FREQUENCIES = {"mix-v1": "7cf3080099aef04d", "mix-max-v1": "c780934f0
                           "mix-v6": "78156dd1c3a771e4", "mix-max-v6": "5ec4eea5d40d6c6c",
                           "mix-mid-v7": "cc25def057745207", "mix-lite-v7": "71a10d1ee3be44be",
                           "mix-v7": "140ccd573298eb0e", "mix-max-v7": "35feac9045cd0a95",
-                          "mix-mid-v8": "49dcb8b2587d1eff", "mix-lite-v8": "8eda4353d2634179"}
+                          "mix-mid-v8": "49dcb8b2587d1eff", "mix-lite-v8": "8eda4353d2634179",
+                          "mix-lite-v9": "18082f97fff004d3"}
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN_MIX_FREQUENCIES))
