@@ -489,6 +489,11 @@ def sized(model: Model, size: int | None) -> Model:
     return model if variant.memory_bytes() >= model.memory_bytes() else variant
 
 
+def named(name: str) -> Model | None:
+    """The bundled model, or sized variant of one (``NAME@bits``), called ``name``; None if none is."""
+    return BUNDLED.get(name) or _sized_by_name(name)
+
+
 def _sized_by_name(name: str) -> Model | None:
     """The sized variant ``name`` (``NAME@bits``) denotes, if it is one."""
     base, sep, bits = name.rpartition(SIZED_SEP)
@@ -519,10 +524,9 @@ def resolve(model: Model | str | os.PathLike | None, level: int) -> Model:
         return model
     if model is None:
         return BUNDLED[LEVEL_MODELS[level]]
-    if isinstance(model, str):
-        named = BUNDLED.get(model) or _sized_by_name(model)
-        if named is not None:
-            return named
+    found = named(model) if isinstance(model, str) else None
+    if found is not None:
+        return found
     if os.path.exists(model):
         return load_model_file(model)
     raise CodecError(f"unknown model {model!r} (bundled: {', '.join(sorted(BUNDLED))}; or a model file path)")
@@ -539,9 +543,9 @@ def for_archive(name: str, fingerprint: bytes, embedded: bytes, extra: Model | N
         return model
     if extra is not None and extra.fingerprint == fingerprint:
         return extra
-    named = BUNDLED.get(name) or _sized_by_name(name)
-    if named is not None and named.fingerprint == fingerprint:
-        return named
+    by_name = named(name)
+    if by_name is not None and by_name.fingerprint == fingerprint:
+        return by_name
     found = _by_fingerprint().get(fingerprint)
     if found is None:
         raise CodecError(

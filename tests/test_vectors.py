@@ -39,9 +39,7 @@ def _sha256(data: bytes) -> str:
 def _model(name: str) -> models.Model:
     """A bundled model (or a sized variant, ``NAME@bits``) by name, or a model file of the vectors
     folder by file name."""
-    if name in models.BUNDLED or models.SIZED_SEP in name:
-        return models.resolve(name, 6)
-    return models.load_model_file(VECTORS / name)
+    return models.named(name) or models.load_model_file(VECTORS / name)
 
 
 def _decode_model(entry: dict) -> models.Model | None:

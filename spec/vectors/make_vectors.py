@@ -394,9 +394,7 @@ VECTORS = [
 def resolve_model(name: str, directory: Path = HERE) -> models.Model:
     """A bundled model (or a sized variant, ``NAME@bits``) by name, or a model file in the vectors
     folder by file name."""
-    if name in models.BUNDLED or models.SIZED_SEP in name:
-        return models.resolve(name, 6)
-    return models.load_model_file(directory / name)
+    return models.named(name) or models.load_model_file(directory / name)
 
 
 def encode_member(data: bytes, options: dict, format_version: str, directory: Path = HERE) -> bytes:
