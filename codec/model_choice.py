@@ -27,7 +27,7 @@ PRIMED = {"mix-v1": "mix-mito-v1", "mix-max-v1": "mix-max-mito-v1",
           "mix-v6": "mix-mito-v1", "mix-max-v6": "mix-max-mito-v1", "mix-lite-v6": "mix-mito-v1",
           "mix-v7": "mix-mito-v1", "mix-max-v7": "mix-max-mito-v1", "mix-lite-v7": "mix-mito-v1",
           "mix-mid-v7": "mix-mito-v1", "mix-lite-v8": "mix-mito-v1", "mix-mid-v8": "mix-mito-v1",
-          "mix-lite-v9": "mix-mito-v1"}
+          "mix-lite-v9": "mix-mito-v1", "mix-lite-v10": "mix-mito-v1"}
 
 
 def primed_hit_rate(model: models.Model, bases: np.ndarray) -> float:

@@ -22,6 +22,10 @@ Kind 7, "mix with case context": kind 6 with one more byte after the codon list,
 flags (``codec.predictors.mixer.CASE_*``: which weight sets and contexts a base's lowercase bit
 selects; at least one, each for a stage the model has).
 
+Kind 8, "mix with residual context": kind 7 (whose case-context flags may be 0) with one more byte
+after them, the residual-context flags (``codec.predictors.mixer.RESIDUAL_*``: what else selects the
+residual mixer's weight set; at least one, and only with a residual mixer and repeat models).
+
 Kind 2, "neural mix": a context mix, plus the integer CNN+LSTM of ``spec/NEURAL.md`` as an extra mixer
 input, the mixer's initial weights, and primed count-table entries (statistics of the training set
 the adaptive models start from). Arrays are little-endian; their lengths follow from the shapes.
@@ -44,6 +48,7 @@ KIND_MIX_VOTES = 4
 KIND_MIX_LOCAL = 5
 KIND_MIX_CODON = 6
 KIND_MIX_CASE = 7
+KIND_MIX_RESIDUAL = 8
 MAX_MODEL_BYTES = 64 << 20
 MIXER_NODES = 3
 
@@ -145,7 +150,8 @@ CodonEntry = Struct(
 )
 
 
-def _mix_body(votes: bool, local: bool = False, codon: bool = False, case: bool = False) -> Struct:
+def _mix_body(votes: bool, local: bool = False, codon: bool = False, case: bool = False,
+              residual: bool = False) -> Struct:
     return Struct(
         "mixer_rate" / Int32sl,
         "weight_init" / Int32sl,
@@ -162,6 +168,7 @@ def _mix_body(votes: bool, local: bool = False, codon: bool = False, case: bool 
            "residual_rate" / Int32sl] if local else []),
         *(["codon" / PrefixedArray(Int8ul, CodonEntry)] if codon else []),
         *(["case_context" / Int8ul] if case else []),
+        *(["residual_context" / Int8ul] if residual else []),
         "has_net" / Int8ul,
         "net" / If(this.has_net == 1, NeuralNetBody),
         "primed_count" / Int32ul,
@@ -175,6 +182,7 @@ MixVotesBody = _mix_body(votes=True)
 MixLocalBody = _mix_body(votes=True, local=True)
 MixCodonBody = _mix_body(votes=True, local=True, codon=True)
 MixCaseBody = _mix_body(votes=True, local=True, codon=True, case=True)
+MixResidualBody = _mix_body(votes=True, local=True, codon=True, case=True, residual=True)
 
 ModelFile = Struct(
     "magic" / Const(MODEL_MAGIC),
@@ -185,7 +193,7 @@ ModelFile = Struct(
 
 _BODIES = {KIND_CONTEXT_MIX: ContextMixBody, KIND_NEURAL_MIX: NeuralMixBody, KIND_MIX: MixBody,
            KIND_MIX_VOTES: MixVotesBody, KIND_MIX_LOCAL: MixLocalBody, KIND_MIX_CODON: MixCodonBody,
-           KIND_MIX_CASE: MixCaseBody}
+           KIND_MIX_CASE: MixCaseBody, KIND_MIX_RESIDUAL: MixResidualBody}
 
 
 def build_context_mix(learning_rate: int, weight_init: int, models: list[dict]) -> bytes:
@@ -205,9 +213,12 @@ def build_neural_mix(context_mix: dict, net: dict, mixer_init: bytes, primed_row
 def build_mix(fields: dict, net: dict | None, primed_rows: bytes = b"", primed_counts: bytes = b"") -> bytes:
     """Kind-3 model bytes; kind 4 where ``fields`` has a non-empty ``votes`` list; kind 5 where it
     has local models or a residual rate; kind 6 where it has codon models or a local model with a
-    period other than 1; kind 7 where it has case-context flags. ``fields`` holds the body's
-    parameters and model lists; ``net`` the network's shape fields and parameter bytes, or None."""
-    if fields.get("case_context"):
+    period other than 1; kind 7 where it has case-context flags; kind 8 where it has residual-context
+    flags. ``fields`` holds the body's parameters and model lists; ``net`` the network's shape fields
+    and parameter bytes, or None."""
+    if fields.get("residual_context"):
+        kind, struct = KIND_MIX_RESIDUAL, MixResidualBody
+    elif fields.get("case_context"):
         kind, struct = KIND_MIX_CASE, MixCaseBody
     elif fields.get("codon") or any(m.get("period", 1) != 1 for m in fields.get("local", [])):
         kind, struct = KIND_MIX_CODON, MixCodonBody

@@ -22,7 +22,7 @@ from codec.predictors.kernel import available, set_threads
 from codec.predictors.codon import CodonSpec
 from codec.predictors.local_models import LocalSpec
 from codec.predictors.mix import MixPredictor, MixSpec
-from codec.predictors.mixer import CASE_ALL, CASE_RESIDUAL, CASE_SHARED, CASE_SSE
+from codec.predictors.mixer import CASE_ALL, CASE_RESIDUAL, CASE_SHARED, CASE_SSE, RESIDUAL_REPEAT
 from codec.predictors.neural import NeuralMixerInput
 from codec.predictors.repeat import RepeatSpec
 from codec.predictors.repeat_votes import VoteSpec
@@ -109,7 +109,8 @@ def _compare(make, seq: np.ndarray, lanes: int, blocks: int = 2) -> None:
                                      "no-ir-repeat", "sse-3", "no-tolerant", "kind-4", "kind-5", "no-local",
                                      "no-residual", "no-codon", "codon-3", "codon-only", "no-case",
                                      "case-residual", "case-shared", "case-sse", "codon-limit-1",
-                                     "codon-limit-2"])
+                                     "codon-limit-2", "residual-repeat", "residual-repeat-no-case",
+                                     "residual-repeat-no-competition"])
 def test_compiled_mix_step_equals_the_reference(variant: str) -> None:
     spec = {
         "full": FULL,
@@ -134,6 +135,10 @@ def test_compiled_mix_step_equals_the_reference(variant: str) -> None:
         "case-residual": dataclasses.replace(FULL, case_context=CASE_RESIDUAL),
         "case-shared": dataclasses.replace(FULL, case_context=CASE_SHARED),
         "case-sse": dataclasses.replace(FULL, case_context=CASE_SSE),
+        "residual-repeat": dataclasses.replace(FULL, residual_context=RESIDUAL_REPEAT),
+        "residual-repeat-no-case": dataclasses.replace(FULL, case_context=0, residual_context=RESIDUAL_REPEAT),
+        "residual-repeat-no-competition": dataclasses.replace(FULL, competition=False, case_context=CASE_RESIDUAL,
+                                                              residual_context=RESIDUAL_REPEAT),
     }[variant]
     _compare(lambda c: MixPredictor(spec, 24, compiled=c), _sequence(12000, 1), 24)
 
@@ -143,10 +148,10 @@ def test_compiled_bundled_mix_equals_the_reference() -> None:
     _compare(lambda c: MixPredictor(spec, 40, compiled=c), _sequence(16000, 2), 40)
 
 
-@pytest.mark.parametrize("name", ["mix-max-v7@16", "cm-v1@16", "mix-lite-v9@16", "mix-lite-v9"])
+@pytest.mark.parametrize("name", ["mix-max-v7@16", "cm-v1@16", "mix-lite-v10@16", "mix-lite-v10"])
 def test_compiled_sized_variant_equals_the_reference(name: str) -> None:
     """Sized variants (direct tables made hashed, capped repeat index, ring buffer and voter index;
-    mix-lite-v9's STCM over the order-12 table, then hashed)."""
+    mix-lite-v10's STCM over the order-12 table, then hashed), and the default itself."""
     spec = models.resolve(name, 9).spec
     if isinstance(spec, ContextMixSpec):
         _compare(lambda c: ContextMixPredictor(spec, 16, compiled=c), _sequence(16 * 250, 7), 16)
@@ -176,19 +181,21 @@ def test_compiled_context_mix_equals_the_reference() -> None:
        voters=st.integers(1, 9), bucket=st.integers(1, 6), decay=st.integers(1, 8),
        local_order=st.integers(0, 4), local_limit=st.integers(1, 255), residual_rate=st.integers(0, 300),
        period=st.sampled_from([1, 3]), codon_order=st.integers(1, 8), hypotheses=st.sampled_from([3, 6]),
-       codon_decay=st.integers(1, 16), case_context=st.integers(0, CASE_ALL))
+       codon_decay=st.integers(1, 16), case_context=st.integers(0, CASE_ALL),
+       residual_context=st.integers(0, RESIDUAL_REPEAT))
 def test_compiled_step_equals_the_reference_for_any_parameters(seed: int, lanes: int, limit: int, order: int,
                                                                hashed: bool, slots: int, kmer: int, voters: int,
                                                                bucket: int, decay: int, local_order: int,
                                                                local_limit: int, residual_rate: int, period: int,
                                                                codon_order: int, hypotheses: int,
-                                                               codon_decay: int, case_context: int) -> None:
+                                                               codon_decay: int, case_context: int,
+                                                               residual_context: int) -> None:
     cms = (ContextModelSpec(2, 0, 1, limit, True), ContextModelSpec(order, 10 if hashed else 0, 8, 255, True))
     votes = VoteSpec(voters, bucket, 8, 12, 4, decay, 256 * decay)
     codon = CodonSpec((codon_order, 1 + seed % 8), hypotheses, codon_decay, local_limit, 1 + decay % 3)
     spec = MixSpec(cms, (TolerantSpec(1, 12, 3),), RepeatSpec(kmer, 10, 9, slots, 12, 4, True), votes=votes,
                    local=(LocalSpec(local_order, local_limit, 1 + decay % 3, period),), residual_rate=residual_rate,
-                   codon=codon, case_context=case_context)
+                   codon=codon, case_context=case_context, residual_context=residual_context)
     _compare(lambda c: MixPredictor(spec, lanes, compiled=c), _sequence(lanes * 60, seed), lanes)
     _compare_encoder(lambda c: MixPredictor(spec, lanes, compiled=c), _sequence(lanes * 60, seed + 1), lanes)
 

@@ -21,7 +21,7 @@ from codec.predictors.codon import CodonSpec
 from codec.predictors.context_models import ContextModelSpec
 from codec.predictors.local_models import LocalSpec
 from codec.predictors.mix import MixPredictor, MixSpec
-from codec.predictors.mixer import CASE_ALL, CASE_RESIDUAL, CASE_SHARED, CASE_SSE, cost_table
+from codec.predictors.mixer import CASE_ALL, CASE_RESIDUAL, CASE_SHARED, CASE_SSE, RESIDUAL_REPEAT, cost_table
 from codec.predictors.repeat import RepeatSpec
 from codec.predictors.repeat_votes import VoteSpec, entry_positions
 from codec.predictors.sse import APM
@@ -246,11 +246,18 @@ def test_mix_model_file_round_trip() -> None:
         data = models.encode_mix(cased)
         assert model_file.parse_model(data)[0] == model_file.KIND_MIX_CASE
         assert models.Model("x", data).spec == cased
+    for flags, competition in ((CASE_RESIDUAL | CASE_SSE, False), (0, True)):
+        with_residual = dataclasses.replace(spec, competition=competition, local=LOCAL, residual_rate=24,
+                                            case_context=flags, residual_context=RESIDUAL_REPEAT)
+        assert with_residual.rounding
+        data = models.encode_mix(with_residual)
+        assert model_file.parse_model(data)[0] == model_file.KIND_MIX_RESIDUAL
+        assert models.Model("x", data).spec == with_residual
 
 
-def _mix_body(framed: bool = False, case: int = 0, **changes) -> bytes:
+def _mix_body(framed: bool = False, case: int = 0, residual: int = 0, **changes) -> bytes:
     spec = MixSpec(SHORT, (TolerantSpec(1, 16, 8),), REPEAT, votes=VOTES, local=LOCAL, residual_rate=24,
-                   codon=CodonSpec((4, 2)) if framed else None, case_context=case)
+                   codon=CodonSpec((4, 2)) if framed else None, case_context=case, residual_context=residual)
     kind, body = model_file.parse_model(models.encode_mix(spec))
     fields = {k: v for k, v in body.items() if not k.startswith("_")}
     for key, value in changes.items():
@@ -259,7 +266,8 @@ def _mix_body(framed: bool = False, case: int = 0, **changes) -> bytes:
             fields[outer][int(idx)][inner] = value
         else:
             fields[key] = value
-    struct = model_file.MixCaseBody if case else model_file.MixCodonBody if framed else model_file.MixLocalBody
+    struct = (model_file.MixResidualBody if residual else model_file.MixCaseBody if case
+              else model_file.MixCodonBody if framed else model_file.MixLocalBody)
     return model_file.ModelFile.build(dict(kind=kind, body=struct.build(fields)))
 
 
@@ -300,6 +308,45 @@ def test_kind_6_model_file_rejects_out_of_range_fields(change: dict) -> None:
 def test_kind_7_model_file_rejects_bad_case_flags(change: dict) -> None:
     with pytest.raises(CodecError, match="model"):
         models.Model("bad", _mix_body(case=CASE_ALL, **change)).parts
+
+
+@pytest.mark.parametrize("change", [
+    {"residual_context": 0}, {"residual_context": 2}, {"residual_context": 255},
+    {"residual_context": RESIDUAL_REPEAT, "residual_rate": 0}, {"repeats": [], "votes": []},
+    {"case_context": 8}, {"case_context": CASE_SHARED, "competition": 0},
+])
+def test_kind_8_model_file_rejects_bad_residual_flags(change: dict) -> None:
+    with pytest.raises(CodecError, match="model"):
+        models.Model("bad", _mix_body(case=CASE_ALL, residual=RESIDUAL_REPEAT, **change)).parts
+
+
+def test_kind_8_model_file_without_case_flags_is_valid() -> None:
+    """Kind 8 carries the case-context byte, which may be 0 there (kind 7 requires a flag)."""
+    spec = models.Model("ok", _mix_body(residual=RESIDUAL_REPEAT, case_context=0)).spec
+    assert spec.residual_context == RESIDUAL_REPEAT and spec.case_context == 0
+
+
+def test_residual_context_keys_the_residual_mixer_on_the_repeat_state() -> None:
+    """With the residual context the residual mixer has a weight set per repeat state (and case):
+    on input with repeats, sets other than the no-repeat one learn, and the predictions change."""
+    spec = MixSpec(SHORT, (TolerantSpec(1, 16, 8),), REPEAT, competition=False, local=LOCAL, residual_rate=24,
+                   case_context=CASE_RESIDUAL)
+    keyed = dataclasses.replace(spec, residual_context=RESIDUAL_REPEAT)
+    seq = np.tile(bases(400, seed=3), 6).reshape(4, -1).T.copy()
+    case = np.zeros(seq.shape, dtype=np.uint8)
+    out = []
+    for s in (spec, keyed):
+        pred = MixPredictor(s, 4)
+        pred.start_block(np.full(4, seq.shape[0]), case)
+        with small_matrix_threads():
+            freq, _ = encode_block(pred, seq, np.full(seq.shape[0], 4))
+        out.append((freq, pred._residual.w))
+    (plain_freq, plain_w), (keyed_freq, keyed_w) = out
+    assert plain_w.shape[0] == 2 and keyed_w.shape[0] == 2 * 4
+    init = MixPredictor(keyed, 4)._residual.w
+    learned = [not np.array_equal(keyed_w[2 * state], init[2 * state]) for state in range(4)]
+    assert learned[0] and sum(learned[1:]) >= 2
+    assert not np.array_equal(plain_freq, keyed_freq)
 
 
 def test_case_context_learns_what_soft_masked_bases_have_in_common() -> None:
@@ -398,7 +445,7 @@ GOLDEN_MIX_FREQUENCIES = {"mix-v1": "7cf3080099aef04d", "mix-max-v1": "c780934f0
                           "mix-mid-v7": "cc25def057745207", "mix-lite-v7": "71a10d1ee3be44be",
                           "mix-v7": "140ccd573298eb0e", "mix-max-v7": "35feac9045cd0a95",
                           "mix-mid-v8": "49dcb8b2587d1eff", "mix-lite-v8": "8eda4353d2634179",
-                          "mix-lite-v9": "18082f97fff004d3"}
+                          "mix-lite-v9": "18082f97fff004d3", "mix-lite-v10": "a5d099f7490bbd29"}
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN_MIX_FREQUENCIES))

@@ -28,7 +28,7 @@ from codec.coder import XMAX_SHIFT
 from codec.constants import FREQ_BITS, FREQ_TOTAL, PROB_BITS, RANS_LOW, RANS_WORD_BITS, STRETCH_LIMIT
 from codec.fixedpoint import pow2_table, squash_table, stretch_table
 from codec.predictors.context_models import HASH_MULT, PAIR_BITS
-from codec.predictors.mixer import BIAS, CASE_RESIDUAL, CASE_SHARED, CASE_SSE, LR_SHIFT, cost_table
+from codec.predictors.mixer import BIAS, CASE_RESIDUAL, CASE_SHARED, CASE_SSE, LR_SHIFT, RESIDUAL_REPEAT, cost_table
 from codec.predictors.repeat import COUNT_LIMIT, MISS_BUCKETS, REPEAT_STATES, RUN_BOUNDS, RUN_CAP
 from codec.predictors.repeat_votes import VOTE_FLOOR
 from codec.predictors.sse import BUCKETS as APM_BUCKETS, STEP as APM_STEP
@@ -382,7 +382,8 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
     n_loc = len(loc_mask)
     n_cod = len(cmask)
     lbase = _local_bases(phase, loc[21], loc_period, loc_stride)
-    res_rate, case_flags = layout[20], layout[22]
+    res_rate, case_flags, res_flags = layout[20], layout[22], layout[23]
+    res_cases = 2 if case_flags & CASE_RESIDUAL else 1
     p5, dot5, res_set = scratch[26], scratch[27], scratch[28]
     score, classes = comp[0], comp[1]
     apm = sse[0]
@@ -518,6 +519,9 @@ def predict(k, cm, tol, rep, vote, loc, mixers, comp, sse, layout, scratch, extr
                         po[j] = p[i, j]
                 if res_rate:
                     res_set[i] = cs if case_flags & CASE_RESIDUAL else 0
+                    if res_flags & RESIDUAL_REPEAT:
+                        for bound in RUN_BOUNDS:
+                            res_set[i] += res_cases if best_run > bound else 0
                     _mix_residual(res_w, res_set[i], dot3 if competition else dot, st, i, n_in, squash, dot5, p5)
                     for j in range(3):
                         po[j] = p5[i, j]
@@ -1191,14 +1195,15 @@ class KernelStep:
     """The compiled ``predict``/``update`` of a predictor built from the reference components: a
     :class:`~codec.predictors.context_models.ContextModels` bank, optional tolerant and repeat
     models, a per-lane mixer, optional competition (shared + final mixers), optional per-lane local
-    models and a residual mixer (kind 5), optional codon models (kind 6), the case context (kind 7)
-    and an optional APM. It reads and writes the components' own arrays. Mixer input columns: the
+    models and a residual mixer (kind 5), optional codon models (kind 6), the case context (kind 7),
+    the residual context (kind 8) and an optional APM. It reads and writes the components' own arrays. Mixer input columns: the
     bank's models, then the tolerant and repeat models, ``n_extra`` inputs from ``extra_col`` and
     the bias at ``bias_col``."""
 
     def __init__(self, cm, lanes: int, lane_mixer, *, bias_col: int, extra_col: int, n_extra: int,
                  tol=None, rep=None, votes=None, local=None, codon=None, competition=None, shared_mixer=None,
-                 final_mixer=None, residual=None, sse=None, sse_order: int = 0, case_flags: int = 0) -> None:
+                 final_mixer=None, residual=None, sse=None, sse_order: int = 0, case_flags: int = 0,
+                 residual_flags: int = 0) -> None:
         # Start numba's threads now: a parallel step linked into the fused block functions and loaded
         # from the cache does not start them itself, and would crash if entered first that way.
         numba.get_num_threads()
@@ -1285,7 +1290,7 @@ class KernelStep:
             sse_params = (0, 0)
         self._layout = (cm.inputs, n_tol, n_rep, extra_col, bias_col, n_in, int(competition is not None),
                         *rates, *sse_params, *rep_layout, residual.rate if residual is not None else 0,
-                        lane_mixer.round, case_flags)
+                        lane_mixer.round, case_flags, residual_flags)
         # the stretch table as int16 (|stretch| <= STRETCH_LIMIT): 128 KB, which stays cached
         self._scratch = (stretch_table().astype(np.int16), squash_table().astype(_I64),
                          _empty(lanes, cm.inputs), _empty(lanes, 3, n_in, dtype=np.int16), _empty(lanes, n_tol),

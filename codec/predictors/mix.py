@@ -9,7 +9,8 @@ has been predicting best) and the repeat models' state, and a small per-lane fin
 the two. Optionally (kind 5) a residual mixer shared by all lanes takes the mixed value and every
 input again, learning what the lanes have in common. An APM keyed by the node and the last
 ``sse_order`` bases refines the result. With the case context (kind 7) each base's lowercase bit
-(soft-masking, from the side streams) also selects weight sets and APM contexts. Then
+(soft-masking, from the side streams) also selects weight sets and APM contexts; with the residual
+context (kind 8) the repeat models' state also selects the residual mixer's weight set. Then
 :func:`context_mix.node_frequencies` turns it into exact integer frequencies. Everything is integer
 arithmetic with specified rounding, so encoder and decoder agree bit for bit (``spec/MIX.md``).
 """
@@ -26,7 +27,7 @@ from codec.predictors.context_mix import BIAS, MixerInput, node_bits, node_frequ
 from codec.predictors.context_models import ContextModels, ContextModelSpec
 from codec.predictors.compiled import CompiledBlocks
 from codec.predictors.local_models import LocalModels, LocalSpec
-from codec.predictors.mixer import CASE_RESIDUAL, CASE_SHARED, CASE_SSE, Competition, Mixer
+from codec.predictors.mixer import CASE_RESIDUAL, CASE_SHARED, CASE_SSE, RESIDUAL_REPEAT, Competition, Mixer
 from codec.predictors.repeat import REPEAT_STATES, RUN_BOUNDS, RepeatModels, RepeatSpec
 from codec.predictors.repeat_votes import RepeatVoters, VoteSpec
 from codec.predictors.sse import APM
@@ -56,12 +57,14 @@ class MixSpec:
     residual_rate: int = 0  # kind 5: a last mixer shared by all lanes over every input (0: none)
     codon: CodonSpec | None = None  # kind 6: frame-tracking codon models (and local periods)
     case_context: int = 0  # kind 7: CASE_* flags, where a base's lowercase bit selects weights/contexts
+    residual_context: int = 0  # kind 8: RESIDUAL_* flags, what else selects the residual mixer's weight set
 
     @property
     def rounding(self) -> bool:
-        """Kinds 5 to 7 (local or codon models, the residual mixer, case context): mixer learning
-        steps round to nearest."""
-        return bool(self.local) or self.residual_rate > 0 or self.codon is not None or self.case_context != 0
+        """Kinds 5 to 8 (local or codon models, the residual mixer, case or residual context): mixer
+        learning steps round to nearest."""
+        return (bool(self.local) or self.residual_rate > 0 or self.codon is not None or self.case_context != 0
+                or self.residual_context != 0)
 
     @property
     def framed(self) -> bool:
@@ -118,12 +121,15 @@ class MixPredictor(CompiledBlocks):
             self._shared_mixer = Mixer(n + 1, sets, spec.mixer_rate, init, rounding=r)
             self._final = Mixer(3, 1, spec.final_rate, np.array([1 << 15, 1 << 15, 0]), lanes, rounding=r)
         self._residual = None
+        # the residual mixer's weight sets: (repeat state) x (case)
+        self._residual_cases = 2 if spec.case_context & CASE_RESIDUAL else 1
+        self._residual_states = REPEAT_STATES if spec.residual_context & RESIDUAL_REPEAT else 1
         if spec.residual_rate:
             # inputs: the mixed stretch (weight 1.0), then every model input and the bias (weight 0)
             res_init = np.zeros(n + 2, dtype=np.int64)
             res_init[0] = 1 << 16
-            sets = 2 if spec.case_context & CASE_RESIDUAL else 1
-            self._residual = Mixer(n + 2, sets, spec.residual_rate, res_init, rounding=r)
+            self._residual = Mixer(n + 2, self._residual_cases * self._residual_states, spec.residual_rate, res_init,
+                                   rounding=r)
         sse_cases = 2 if spec.case_context & CASE_SSE else 1
         self._sse = APM(sse_cases * 3 << (2 * spec.sse_order), spec.sse_rate) if spec.sse_order else None
         self._sse_mask = np.uint64((1 << (2 * spec.sse_order)) - 1)
@@ -138,7 +144,7 @@ class MixPredictor(CompiledBlocks):
                 n_extra=len(self._extra), tol=self._tol, rep=self._rep, votes=self._votes, local=self._local,
                 codon=self._codon, competition=comp, shared_mixer=self._shared_mixer if comp else None,
                 final_mixer=self._final if comp else None, residual=self._residual, sse=self._sse,
-                sse_order=spec.sse_order, case_flags=spec.case_context)
+                sse_order=spec.sse_order, case_flags=spec.case_context, residual_flags=spec.residual_context)
         self._case = None
         self._step = 0
 
@@ -192,9 +198,10 @@ class MixPredictor(CompiledBlocks):
         zero = np.zeros(k, dtype=np.int64)
         p = self._lane_mixer.mix(st, zero)
         mixed = self._lane_mixer
-        if self._competition is not None:
+        if self._competition is not None or self._residual_states > 1:
             run = self._rep.best_run(k) if self._rep else zero
             rep_state = sum((run > b).astype(np.int64) for b in RUN_BOUNDS)
+        if self._competition is not None:
             wset = self._competition.winner(k) * REPEAT_STATES + rep_state
             if self.spec.case_context & CASE_SHARED:
                 wset = 2 * wset + case
@@ -207,6 +214,8 @@ class MixPredictor(CompiledBlocks):
             mixed = self._final
         if self._residual is not None:
             res_set = case if self.spec.case_context & CASE_RESIDUAL else zero
+            if self._residual_states > 1:
+                res_set = res_set + self._residual_cases * rep_state
             p = self._residual.mix(np.concatenate([mixed.dot[..., None], st], axis=2), res_set)
         if self._sse is not None:
             ctx = (self._cm.hist[:k] & self._sse_mask).astype(np.int64)[:, None] + self._node

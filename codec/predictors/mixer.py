@@ -28,6 +28,8 @@ CASE_RESIDUAL = 1  # the residual mixer's weight set
 CASE_SHARED = 2  # the shared mixer's weight set (set index * 2 + case)
 CASE_SSE = 4  # the APM's context (+ case * 3 * 4**sse_order)
 CASE_ALL = CASE_RESIDUAL | CASE_SHARED | CASE_SSE
+# residual context (model kind 8): what else selects the residual mixer's weight set (MixSpec.residual_context)
+RESIDUAL_REPEAT = 1  # the repeat state (no live slot, or the best run's bucket by repeat.RUN_BOUNDS)
 _COST_BITS = 8  # code lengths in units of 1/256 bit
 
 
