@@ -1196,9 +1196,9 @@ class KernelStep:
     :class:`~codec.predictors.context_models.ContextModels` bank, optional tolerant and repeat
     models, a per-lane mixer, optional competition (shared + final mixers), optional per-lane local
     models and a residual mixer (kind 5), optional codon models (kind 6), the case context (kind 7),
-    the residual context (kind 8) and an optional APM. It reads and writes the components' own arrays. Mixer input columns: the
-    bank's models, then the tolerant and repeat models, ``n_extra`` inputs from ``extra_col`` and
-    the bias at ``bias_col``."""
+    the residual context (kind 8) and an optional APM. It reads and writes the components' own
+    arrays. Mixer input columns: the bank's models, then the tolerant and repeat models, ``n_extra``
+    inputs from ``extra_col`` and the bias at ``bias_col``."""
 
     def __init__(self, cm, lanes: int, lane_mixer, *, bias_col: int, extra_col: int, n_extra: int,
                  tol=None, rep=None, votes=None, local=None, codon=None, competition=None, shared_mixer=None,
