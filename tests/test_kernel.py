@@ -222,6 +222,22 @@ def test_a_step_runs_on_no_more_threads_than_its_blocks_of_lanes() -> None:
     assert kernel._threads_in_use() == n
 
 
+
+@pytest.mark.parametrize("preset, expected", [({}, kernel._GOMP_SPINCOUNT), ({"GOMP_SPINCOUNT": "5000"}, "5000"),
+                                              ({"OMP_WAIT_POLICY": "active"}, None)])
+def test_openmp_spins_briefly_unless_the_user_says_otherwise(preset: dict, expected: str | None) -> None:
+    """GNU OpenMP's default long spin at every join makes a loaded machine's step several times
+    slower; importing the kernel shortens it, before numba can load libgomp, but never overrides
+    the user's GOMP_SPINCOUNT or OMP_WAIT_POLICY."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    env.update(preset)
+    probe = "import os, codec.predictors.kernel; print(os.environ.get('GOMP_SPINCOUNT'))"
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == str(expected)
+
 @pytest.mark.parametrize("threads, chunks", [(0, 1), (0, 3), (0, 5), (0, 8), (0, 64), (1, 3)])
 def test_compiled_step_does_not_depend_on_the_lane_chunks(threads: int, chunks: int, monkeypatch) -> None:
     """predict's and update's parallel regions cut the lanes into one chunk per thread, a thread

@@ -33,6 +33,15 @@ from codec.predictors.repeat import COUNT_LIMIT, MISS_BUCKETS, REPEAT_STATES, RU
 from codec.predictors.repeat_votes import VOTE_FLOOR
 from codec.predictors.sse import BUCKETS as APM_BUCKETS, STEP as APM_STEP
 
+# GNU OpenMP (numba's threading layer here) spins 300,000 times at every join before it sleeps: with
+# another busy process on the cores, the spinning thread takes the core the lagging one needs and a
+# step runs 3-8 times slower (spec/LEVELS.md, session 24). A short spin costs nothing measurable on
+# an idle machine. libgomp reads this when numba first loads it, at the first parallel step; a value
+# the user set (or OMP_WAIT_POLICY) wins.
+_GOMP_SPINCOUNT = "300"
+if "GOMP_SPINCOUNT" not in os.environ and "OMP_WAIT_POLICY" not in os.environ:
+    os.environ["GOMP_SPINCOUNT"] = _GOMP_SPINCOUNT
+
 try:  # numba is a dependency; the numpy reference path still works without it
     import numba
 except ImportError:  # pragma: no cover - exercised only where numba is absent
