@@ -1,7 +1,7 @@
 """Pick a level's model from the input: genomes like a primed model's training set get that model.
 
-A primed model (``mix-mito-v1``) starts its long-context tables from the statistics of its training
-genomes, which makes it about 100 times better on genomes like them (human mitochondria) and slightly
+A primed model (``mix-mito-lite-v1``, ``mix-mito-v1``) starts its long-context tables from the
+statistics of its training genomes, which makes it about 100 times better on genomes like them (human mitochondria) and slightly
 worse on others (the primed rows act like hash collisions there). The encoder looks at the first
 bases of the input: when nearly all of their order-20 contexts are among the primed model's primed
 rows, the input is like the training set. The choice is recorded in the archive like any model, so
@@ -26,8 +26,9 @@ PRIMED = {"mix-v1": "mix-mito-v1", "mix-max-v1": "mix-max-mito-v1",
           "mix-v5": "mix-mito-v1", "mix-max-v5": "mix-max-mito-v1", "mix-lite-v5": "mix-mito-v1",
           "mix-v6": "mix-mito-v1", "mix-max-v6": "mix-max-mito-v1", "mix-lite-v6": "mix-mito-v1",
           "mix-v7": "mix-mito-v1", "mix-max-v7": "mix-max-mito-v1", "mix-lite-v7": "mix-mito-v1",
-          "mix-mid-v7": "mix-mito-v1", "mix-lite-v8": "mix-mito-v1", "mix-mid-v8": "mix-mito-v1",
-          "mix-lite-v9": "mix-mito-v1", "mix-lite-v10": "mix-mito-v1"}
+          "mix-mid-v7": "mix-mito-v1", "mix-lite-v8": "mix-mito-v1", "mix-lite-v9": "mix-mito-v1",
+          # levels 5-6: primed without the network, 3-4 times faster (spec/LEVELS.md)
+          "mix-mid-v8": "mix-mito-lite-v1", "mix-lite-v10": "mix-mito-lite-v1"}
 
 
 def primed_hit_rate(model: models.Model, bases: np.ndarray) -> float:

@@ -474,14 +474,18 @@ def test_level_model_switches_to_the_primed_one_only_for_training_like_input(req
 
     mito = (SHARED_DATA / "mito" / "deepdna_valid_200.fasta").read_bytes()[:200_000]
     phage = (SHARED_DATA / "genomes" / "phage_lambda.fasta").read_bytes()
-    assert _archive_model(mito) == "mix-mito-v1"
+    # levels 5-6 switch to the primed default without the network, 7-8 and 9 to those with it
+    assert _archive_model(mito) == "mix-mito-lite-v1"
+    assert models.BUNDLED["mix-mito-lite-v1"].parts.net is None
+    assert _archive_model(mito, level=5) == "mix-mito-lite-v1"
+    assert _archive_model(mito, level=7) == "mix-mito-v1"
     assert _archive_model(mito, level=9) == "mix-max-mito-v1"
     assert _archive_model(phage) == models.DEFAULT_MODEL
     assert _archive_model(mito, model="mix-v1") == "mix-v1"  # an explicit model is never switched
     # nor to a primed model that needs more memory than the limit
-    limit = memory_needed(models.BUNDLED[models.DEFAULT_MODEL])
+    limit = memory_needed(models.BUNDLED["mix-lite-v7"])
     assert memory_needed(models.BUNDLED["mix-mito-v1"]) > limit
-    assert _archive_model(mito, memlimit=limit) == models.DEFAULT_MODEL
+    assert _archive_model(mito, level=7, memlimit=limit) == "mix-lite-v7"
 
 
 def test_small_or_foreign_input_keeps_the_level_model() -> None:
