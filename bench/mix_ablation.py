@@ -6,7 +6,8 @@
 Each variant is a real model derived from ``--model`` (default: the default level's; its archives decode
 like any other):
   full            the model as shipped
-  no-repeat       without the repeat models (and the repeat voters, which read their buffer)
+  no-repeat       without the repeat models (and the repeat voters, which read their buffer, and the
+                  residual mixer's repeat context)
   no-voters       without the repeat voters (for models that have them)
   no-stcm         without the substitution-tolerant context models
   no-sse          without the SSE stage
@@ -35,7 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from codec import models  # noqa: E402
 from codec.engine import Compressor  # noqa: E402
-from codec.predictors.mixer import CASE_RESIDUAL, CASE_SHARED, CASE_SSE  # noqa: E402
+from codec.predictors.mixer import CASE_RESIDUAL, CASE_SHARED, CASE_SSE, RESIDUAL_REPEAT  # noqa: E402
 
 VARIANTS = ("full", "no-repeat", "no-voters", "no-stcm", "no-sse", "no-local", "no-residual", "no-codon",
             "no-periodic", "no-competition", "no-case", "no-network", "no-priming", "+network")
@@ -58,7 +59,8 @@ def variant(base: models.Model, name: str) -> models.Model:
     elif name == "no-priming":
         primed = None
     elif name == "no-repeat":
-        spec = dataclasses.replace(spec, repeat=None, votes=None)
+        spec = dataclasses.replace(spec, repeat=None, votes=None,
+                                   residual_context=spec.residual_context & ~RESIDUAL_REPEAT)
     elif name == "no-voters":
         spec = dataclasses.replace(spec, votes=None)
     elif name == "no-stcm":
@@ -68,7 +70,8 @@ def variant(base: models.Model, name: str) -> models.Model:
     elif name == "no-local":
         spec = dataclasses.replace(spec, local=())
     elif name == "no-residual":
-        spec = dataclasses.replace(spec, residual_rate=0, case_context=spec.case_context & ~CASE_RESIDUAL)
+        spec = dataclasses.replace(spec, residual_rate=0, case_context=spec.case_context & ~CASE_RESIDUAL,
+                                   residual_context=0)
     elif name == "no-codon":
         spec = dataclasses.replace(spec, codon=None)
     elif name == "no-periodic":
