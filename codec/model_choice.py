@@ -1,6 +1,6 @@
 """Pick a level's model from the input: genomes like a primed model's training set get that model.
 
-A primed model (``mix-mito-lite-v1``, ``mix-mito-v1``) starts its long-context tables from the
+A primed model (``mito-lite-v1``, ``mix-mito-v1``) starts its long-context tables from the
 statistics of its training genomes, which makes it about 100 times better on genomes like them (human mitochondria) and slightly
 worse on others (the primed rows act like hash collisions there). The encoder looks at the first
 bases of the input: when nearly all of their order-20 contexts are among the primed model's primed
@@ -28,7 +28,7 @@ PRIMED = {"mix-v1": "mix-mito-v1", "mix-max-v1": "mix-max-mito-v1",
           "mix-v7": "mix-mito-v1", "mix-max-v7": "mix-max-mito-v1", "mix-lite-v7": "mix-mito-v1",
           "mix-mid-v7": "mix-mito-v1", "mix-lite-v8": "mix-mito-v1", "mix-lite-v9": "mix-mito-v1",
           # levels 5-6: primed without the network, 3-4 times faster (spec/LEVELS.md)
-          "mix-mid-v8": "mix-mito-lite-v1", "mix-lite-v10": "mix-mito-lite-v1"}
+          "mix-mid-v8": "mito-lite-v1", "mix-lite-v10": "mito-lite-v1"}
 
 
 def primed_hit_rate(model: models.Model, bases: np.ndarray) -> float:

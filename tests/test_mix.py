@@ -475,9 +475,9 @@ def test_level_model_switches_to_the_primed_one_only_for_training_like_input(req
     mito = (SHARED_DATA / "mito" / "deepdna_valid_200.fasta").read_bytes()[:200_000]
     phage = (SHARED_DATA / "genomes" / "phage_lambda.fasta").read_bytes()
     # levels 5-6 switch to the primed default without the network, 7-8 and 9 to those with it
-    assert _archive_model(mito) == "mix-mito-lite-v1"
-    assert models.BUNDLED["mix-mito-lite-v1"].parts.net is None
-    assert _archive_model(mito, level=5) == "mix-mito-lite-v1"
+    assert _archive_model(mito) == "mito-lite-v1"
+    assert models.BUNDLED["mito-lite-v1"].parts.net is None
+    assert _archive_model(mito, level=5) == "mito-lite-v1"
     assert _archive_model(mito, level=7) == "mix-mito-v1"
     assert _archive_model(mito, level=9) == "mix-max-mito-v1"
     assert _archive_model(phage) == models.DEFAULT_MODEL
