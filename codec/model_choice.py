@@ -1,11 +1,11 @@
 """Pick a level's model from the input: genomes like a primed model's training set get that model.
 
 A primed model (``mito-lite-v1``, ``mix-mito-v1``) starts its long-context tables from the
-statistics of its training genomes, which makes it about 100 times better on genomes like them (human mitochondria) and slightly
-worse on others (the primed rows act like hash collisions there). The encoder looks at the first
-bases of the input: when nearly all of their order-20 contexts are among the primed model's primed
-rows, the input is like the training set. The choice is recorded in the archive like any model, so
-decoding never depends on it.
+statistics of its training genomes, which makes it about 100 times better on genomes like them
+(human mitochondria) and slightly worse on others (the primed rows act like hash collisions
+there). The encoder looks at the first bases of the input: when nearly all of their order-20
+contexts are among the primed model's primed rows, the input is like the training set. The choice
+is recorded in the archive like any model, so decoding never depends on it.
 """
 
 from __future__ import annotations
