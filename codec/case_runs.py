@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from codec.constants import CASE_COUNT_LIMIT, CASE_MAX_EXPONENT, CASE_MODELLED_BITS, CASE_PROB_BITS
+from codec.numba_cache import cached_njit
 from formats.errors import CodecError
 
 try:  # numba is a dependency; without it the same functions run as plain Python (slowly)
@@ -26,7 +27,7 @@ except ImportError:  # pragma: no cover - exercised only where numba is absent
 
 
 def _compiled(fn):
-    return numba.njit(cache=True, nogil=True)(fn) if numba is not None else fn
+    return cached_njit(fn) if numba is not None else fn
 
 
 _K = CASE_MAX_EXPONENT

@@ -27,6 +27,7 @@ import numpy as np
 from codec.coder import XMAX_SHIFT
 from codec.constants import FREQ_BITS, FREQ_TOTAL, PROB_BITS, RANS_LOW, RANS_WORD_BITS, STRETCH_LIMIT
 from codec.fixedpoint import pow2_table, squash_table, stretch_table
+from codec.numba_cache import cached_njit
 from codec.predictors.context_models import HASH_MULT, PAIR_BITS
 from codec.predictors.mixer import BIAS, CASE_RESIDUAL, CASE_SHARED, CASE_SSE, LR_SHIFT, RESIDUAL_REPEAT, cost_table
 from codec.predictors.repeat import COUNT_LIMIT, MISS_BUCKETS, REPEAT_STATES, RUN_BOUNDS, RUN_CAP
@@ -124,7 +125,7 @@ def _running_on(n: int):
 def _jit(fn):
     if numba is None:  # pragma: no cover
         return fn
-    return numba.njit(cache=True, nogil=True, boundscheck=False)(fn)
+    return cached_njit(fn, boundscheck=False)
 
 
 def _jit_lanes(fn):
@@ -132,7 +133,7 @@ def _jit_lanes(fn):
     its own lane's state, so the result does not depend on the thread count."""
     if numba is None:  # pragma: no cover
         return fn
-    return numba.njit(cache=True, nogil=True, boundscheck=False, parallel=True)(fn)
+    return cached_njit(fn, boundscheck=False, parallel=True)
 
 
 _prange = numba.prange if numba is not None else range
