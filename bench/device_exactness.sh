@@ -7,17 +7,19 @@
 #                                              decoded there, and CPU-versus-DEV timings
 # DIR travels between the two (a few hundred kB). Needs ../shared/data for "make" and the codec's
 # dependencies (numpy, numba, zstandard, construct, torch) on both. Exit status 1 on any mismatch.
+# DEVICE_CASES picks a subset of the cases (nn lam l6 l7 nn20 l9), DNACODEC_DATA another data folder.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 py=${PYTHON:-python3}; [ -z "${PYTHON:-}" ] && [ -x "$here/.venv/bin/python" ] && py=$here/.venv/bin/python
 export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
 data=${DNACODEC_DATA:-$here/../shared/data}
 mode=${1:?make or check}; dir=${2:?directory}; dev=${3:-cuda}
-CASES="nn lam l6 l7 nn20 l9"
+CASES=${DEVICE_CASES:-nn lam l6 l7 nn20 l9}  # a subset for a quick run (the tests use one)
 opts() { case $1 in
   nn) echo "--model deepdna-mito-v1 m5.fa" ;;   nn20) echo "--model deepdna-mito-v1 m20.fa" ;;
   lam) echo "--model mix-max-mito-v1 lam.fa" ;; l6|l7|l9) echo "-${1#l} m20.fa" ;; esac; }
-timed() { /usr/bin/time -f "  $1: %e s, peak %M KB" "${@:2}"; }
+timed() {  # "$@" but the label, with its time and peak memory where GNU time is installed
+  if [ -x /usr/bin/time ]; then /usr/bin/time -f "  $1: %e s, peak %M KB" "${@:2}"; else "${@:2}"; fi; }
 mkdir -p "$dir" && cd "$dir" || exit 1
 if [ "$mode" = make ]; then
   awk '/^>/{n++} n<=5' "$data/mito/africa_barbieri2013a_171.fasta" > m5.fa
