@@ -42,6 +42,12 @@ def light_loads(dispatchers: Iterable[Any]) -> int:
     many have it."""
     if os.environ.get("DNACODEC_NUMBA_FULL_REFRESH", "0") not in ("", "0"):
         return 0
+    try:
+        from numba.core.runtime import rtsys
+    except ImportError:  # pragma: no cover - another numba layout: keep numba's own lookup
+        return 0
+    if not hasattr(rtsys, "initialize"):  # pragma: no cover
+        return 0
     n = 0
     for disp in dispatchers:
         cache = getattr(disp, "_cache", None)
