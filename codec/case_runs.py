@@ -20,14 +20,8 @@ from codec.constants import CASE_COUNT_LIMIT, CASE_MAX_EXPONENT, CASE_MODELLED_B
 from codec.numba_cache import cached_njit
 from formats.errors import CodecError
 
-try:  # numba is a dependency; without it the same functions run as plain Python (slowly)
-    import numba
-except ImportError:  # pragma: no cover - exercised only where numba is absent
-    numba = None
-
-
-def _compiled(fn):
-    return cached_njit(fn) if numba is not None else fn
+# numba is a dependency; without it the same functions run as plain Python (slowly)
+_compiled = cached_njit
 
 
 _K = CASE_MAX_EXPONENT

@@ -7,9 +7,9 @@ the first base is coded, although only compiling needs it. Running cached machin
 runtime (NRT) initialised, and the registries only where the code calls back into object mode, which
 the kernel never does (numba's PR #9806 proposed the same deferral).
 
-:func:`light_loads` gives each of the kernel's dispatchers a lookup that initialises the runtime and
+:func:`cached_njit` gives each of the kernel's dispatchers a lookup that initialises the runtime and
 reads the cache; on a miss it falls back to numba's own ``load_overload`` (full refresh, then the
-lookup again), so compiling is exactly as before. It touches only the dispatchers it is given, never
+lookup again), so compiling is exactly as before. It touches only the dispatchers it makes, never
 numba's classes, so other numba code in the same process is unaffected. Where numba's cache object
 lacks the private methods this relies on (another numba version), it does nothing, and
 ``DNACODEC_NUMBA_FULL_REFRESH=1`` turns it off.
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import types
-from typing import Any, Iterable
+from typing import Any
 
 _MARK = "_dnacodec_light_load"
 
@@ -37,28 +37,19 @@ def _light_load_overload(cache: Any, sig: Any, target_context: Any) -> Any:
     return cres
 
 
-def light_loads(dispatchers: Iterable[Any]) -> int:
-    """Install the light cache lookup on these numba dispatchers (others are skipped); returns how
-    many have it."""
+def _install(disp: Any) -> None:
+    """Give the dispatcher ``disp`` the light cache lookup, where numba has what it relies on."""
     if os.environ.get("DNACODEC_NUMBA_FULL_REFRESH", "0") not in ("", "0"):
-        return 0
+        return
     try:
         from numba.core.runtime import rtsys
     except ImportError:  # pragma: no cover - another numba layout: keep numba's own lookup
-        return 0
-    if not hasattr(rtsys, "initialize"):  # pragma: no cover
-        return 0
-    n = 0
-    for disp in dispatchers:
-        cache = getattr(disp, "_cache", None)
-        if cache is None or not all(hasattr(cache, a) for a in
-                                    ("load_overload", "_load_overload", "_guard_against_spurious_io_errors")):
-            continue
-        if not getattr(cache, _MARK, False):
-            cache.load_overload = types.MethodType(_light_load_overload, cache)
-            setattr(cache, _MARK, True)
-        n += 1
-    return n
+        return
+    cache = getattr(disp, "_cache", None)
+    needs = ("load_overload", "_load_overload", "_guard_against_spurious_io_errors")
+    if hasattr(rtsys, "initialize") and all(hasattr(cache, a) for a in needs):
+        cache.load_overload = types.MethodType(_light_load_overload, cache)
+        setattr(cache, _MARK, True)
 
 
 def cached_njit(fn: Any, **options: Any) -> Any:
@@ -69,10 +60,10 @@ def cached_njit(fn: Any, **options: Any) -> Any:
     except ImportError:  # pragma: no cover - exercised only where numba is absent
         return fn
     disp = numba.njit(cache=True, nogil=True, **options)(fn)
-    light_loads([disp])
+    _install(disp)
     return disp
 
 
 def is_light(dispatcher: Any) -> bool:
-    """Whether ``dispatcher`` looks up its cache with :func:`light_loads`' lookup."""
+    """Whether ``dispatcher`` looks up its cache with the light lookup."""
     return getattr(getattr(dispatcher, "_cache", None), _MARK, False)

@@ -123,16 +123,12 @@ def _running_on(n: int):
 
 
 def _jit(fn):
-    if numba is None:  # pragma: no cover
-        return fn
     return cached_njit(fn, boundscheck=False)
 
 
 def _jit_lanes(fn):
     """Compiled with its ``prange`` loops over lanes spread over threads: each iteration writes only
     its own lane's state, so the result does not depend on the thread count."""
-    if numba is None:  # pragma: no cover
-        return fn
     return cached_njit(fn, boundscheck=False, parallel=True)
 
 
