@@ -23,7 +23,7 @@ import sys
 import tempfile
 from typing import IO, Any, Callable, NoReturn, Sequence
 
-from codec import api, cli_signals, engine
+from codec import api, cli_signals, engine, preload
 from formats.errors import CodecError
 
 PROG = "dnacodec"
@@ -752,10 +752,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
     tool = _Tool(args)
-    if args.op != "list":
-        from codec.predictors import kernel  # numba, which --list does not need
+    if args.op != "list":  # numba, which --list does not need, loads while the input is read
+        preload.import_numba_in_background()
+        if args.threads:  # 0, one thread per core, is numba's default
+            from codec.predictors import kernel
 
-        kernel.set_threads(args.threads)
+            kernel.set_threads(args.threads)
     if args.device != "cpu":
         try:
             engine.check_device(args.device)

@@ -1,0 +1,131 @@
+"""Start-up overlap: the CLI imports numba on a background thread (codec.preload) while its main
+thread faults in the model's tables (codec.allocator.prefaulted); archives never depend on either."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import codec
+from codec import allocator, engine, preload
+from codec.predictors import kernel
+
+ROOT = str(Path(__file__).resolve().parent.parent)
+LINUX = sys.platform.startswith("linux")
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not LINUX, reason="reads /proc/self/statm")
+def test_prefaulted_tables_are_resident_at_once_and_others_are_not() -> None:
+    size = 64 << 20
+    before = _rss()
+    lazy = allocator.table(size // 4, np.uint32)
+    assert _rss() - before < 8 << 20
+    with allocator.prefaulted():
+        eager = allocator.table(size // 4, np.uint32)
+        small = allocator.table(1024, np.uint32)  # below the huge-page size: plain numpy zeros
+    assert _rss() - before > size - (8 << 20)
+    with allocator.prefaulted(False):
+        also_lazy = allocator.table(size // 4, np.uint32)
+    assert _rss() - before < size + (8 << 20)
+    assert not eager.any() and not lazy.any() and not small.any() and not also_lazy.any()
+
+
+def test_prefaulting_is_per_block_and_resets_after_an_error() -> None:
+    faulted = []
+    orig = allocator._fault_in
+    allocator._fault_in = lambda arr: (faulted.append(arr.nbytes), orig(arr))
+    try:
+        with pytest.raises(RuntimeError), allocator.prefaulted():
+            allocator.table(1 << 21, np.uint32)
+            raise RuntimeError
+        allocator.table(1 << 21, np.uint32)
+    finally:
+        allocator._fault_in = orig
+    assert faulted == [8 << 20]
+
+
+def _blocks_faulted(monkeypatch: pytest.MonkeyPatch, data: bytes) -> tuple[list[int], list[int]]:
+    """Table sizes faulted in while compressing ``data`` at level 1 and decompressing it again, with
+    the background import reported running."""
+    faulted: list[int] = []
+    orig = allocator._fault_in
+    monkeypatch.setattr(allocator, "_fault_in", lambda arr: (faulted.append(arr.nbytes), orig(arr)))
+    monkeypatch.setattr(preload, "pending", lambda: True)
+    z = codec.compress(data, level=1)
+    compressed = list(faulted)
+    assert codec.decompress(z) == data
+    return compressed, faulted[len(compressed):]
+
+
+def test_the_engine_prefaults_large_blocks_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(7)
+    small = b">s\n" + bytes(rng.choice(list(b"ACGT"), 20_000).tolist()) + b"\n"
+    assert _blocks_faulted(monkeypatch, small) == ([], [])
+    large = b">l\n" + bytes(rng.choice(list(b"ACGT"), engine.PREFAULT_MIN_BASES).tolist()) + b"\n"
+    enc, dec = _blocks_faulted(monkeypatch, large)
+    assert enc and enc == dec and max(enc) >= 16 << 20
+
+
+def test_no_prefault_without_a_background_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    faulted: list[int] = []
+    monkeypatch.setattr(allocator, "_fault_in", lambda arr: faulted.append(arr.nbytes))
+    monkeypatch.setattr(preload, "pending", lambda: False)
+    assert not engine._prefault(10 * engine.PREFAULT_MIN_BASES)
+    data = b">l\n" + b"ACGTTGCA" * (engine.PREFAULT_MIN_BASES // 8) + b"\n"
+    assert codec.decompress(codec.compress(data, level=1)) == data
+    assert faulted == []
+
+
+def _python(code: str, **env: str) -> str:
+    full = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])), **env)
+    out = subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+_IMPORT_IN_BACKGROUND = """
+import sys, threading
+from codec import cli, preload
+assert "numba" not in sys.modules
+preload.import_numba_in_background()
+preload.import_numba_in_background()  # once per process
+threads = [t for t in threading.enumerate() if t.name == "dnacodec-numba-import"]
+pending = preload.pending()
+for t in threads:
+    t.join()
+print(len(threads), pending, "numba" in sys.modules, preload.pending())
+"""
+
+
+@pytest.mark.skipif(not kernel.available(), reason="numba is not installed or DNACODEC_KERNEL=0")
+def test_numba_is_imported_on_one_background_thread() -> None:
+    assert _python(_IMPORT_IN_BACKGROUND) == "1 True True False"
+    assert _python(_IMPORT_IN_BACKGROUND, DNACODEC_KERNEL="0") == "0 False False False"
+
+
+def test_the_cli_round_trips_a_large_input_with_the_overlap(tmp_path: Path) -> None:
+    """The program as users run it: background import and prefaulted tables on a block over the
+    threshold; the archive equals the library's, which does neither."""
+    rng = np.random.default_rng(11)
+    seq = rng.choice(list(b"ACGTacgt"), 3 * engine.PREFAULT_MIN_BASES // 2).tolist()
+    data = b">big\n" + b"\n".join(bytes(seq[i:i + 70]) for i in range(0, len(seq), 70)) + b"\n"
+    src = tmp_path / "big.fa"
+    src.write_bytes(data)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
+    run = [sys.executable, "-m", "codec"]
+    subprocess.run(run + ["-1", "-k", str(src)], env=env, check=True, timeout=300)
+    archive = (tmp_path / "big.fa.dnac").read_bytes()
+    assert archive == codec.compress(data, level=1)
+    out = subprocess.run(run + ["-d", "-c", str(tmp_path / "big.fa.dnac")], env=env, capture_output=True,
+                         check=True, timeout=300)
+    assert out.stdout == data
