@@ -76,7 +76,11 @@ def _run(cmd: list[str], src: Path, dst: Path) -> tuple[float, float, bytes]:
 
 
 def _worker(argv: list[str]) -> None:
-    """Child process: compress stdin to stdout in-process and report coder statistics on stderr."""
+    """Child process: compress stdin to stdout in-process, as the ``dnacodec`` program does (numba's
+    import in the background included), and report coder statistics on stderr."""
+    from codec import preload
+
+    preload.import_numba_in_background()
     from codec.cli import remaining_size
     from codec.engine import Compressor
 
