@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,13 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 
 settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci")
+
+
+def child_env(*first: str | Path, **extra: str) -> dict[str, str]:
+    """The environment for a child Python that imports this checkout: ``PYTHONPATH`` is ``first``,
+    then the repository root, then the caller's own; ``extra`` variables are added."""
+    path = os.pathsep.join(filter(None, [*map(str, first), str(ROOT), os.environ.get("PYTHONPATH")]))
+    return dict(os.environ, PYTHONPATH=path, **extra)
 
 
 def shared_files(*subdirs: str) -> list[Path]:

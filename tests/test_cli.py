@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-import codec.api
 from codec import api, cli, engine, models
 from formats import model_file
+from tests.conftest import child_env
 
 FASTA = b">chr1 test\nACGTACGTTTGACCANNNNACGT\nacgtGATTACA\n>chr2\nGGGCCCAAATTT\n"
 OTHER = b">x\nTTTTAAAACCCCGGGG\n"
@@ -416,18 +416,9 @@ def test_bad_model_is_one_error(fasta: Path, capsys) -> None:
 
 # -- as a program -------------------------------------------------------------------------------
 
-_ROOT = str(Path(codec.api.__file__).resolve().parent.parent)
-
-
-def _program_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
-    return env
-
-
 def _program(*argv: str, data: bytes = b"", cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "codec", *argv], input=data, capture_output=True,
-                          env=_program_env(), cwd=cwd, timeout=120)
+                          env=child_env(), cwd=cwd, timeout=120)
 
 
 def test_program_pipes() -> None:
@@ -451,7 +442,7 @@ def test_list_help_and_version_do_not_load_the_compiled_kernel(archive: Path) ->
               "        assert exc.code == 0\n"
               "assert 'numba' not in sys.modules, 'numba was imported'\n"
               "assert codec.cli.main(['-t', sys.argv[1]]) == 0 and 'numba' in sys.modules\n")
-    done = subprocess.run([sys.executable, "-c", script, str(archive)], capture_output=True, env=_program_env(),
+    done = subprocess.run([sys.executable, "-c", script, str(archive)], capture_output=True, env=child_env(),
                           timeout=120)
     assert done.returncode == 0, done.stderr.decode()
 
@@ -462,7 +453,7 @@ def test_program_reports_a_full_standard_output(archive: Path) -> None:
                  ["-dc", str(archive)], ["-V"], ["--help"]):
         with open("/dev/full", "wb") as full:
             done = subprocess.run([sys.executable, "-m", "codec", *argv], stdout=full, stderr=subprocess.PIPE,
-                                  env=_program_env(), timeout=120)
+                                  env=child_env(), timeout=120)
         assert done.returncode == 1, argv
         _one_error_line(done.stderr.decode(), "(stdout)")
         assert "write error: No space left on device" in done.stderr.decode()

@@ -28,8 +28,8 @@ import pytest
 
 import codec
 from codec import api, cli, cli_signals, engine
+from tests.conftest import child_env
 
-ROOT = str(Path(api.__file__).resolve().parent.parent)
 SLOW_BYTES = 2_000_000  # random bases: seconds of work for the coder on one thread
 
 
@@ -57,19 +57,13 @@ def _small_input(tmp_path: Path, op: str) -> tuple[Path, bytes, list[str]]:
     return src, payload, args
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))
-    return env
-
-
 def _default_sigint() -> None:
     # A child started from a shell or job that ignores SIGINT would inherit that; undo it.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _popen(args: list[str], **kwargs) -> subprocess.Popen:
-    return subprocess.Popen(args, env=_env(), preexec_fn=_default_sigint, **kwargs)
+    return subprocess.Popen(args, env=child_env(), preexec_fn=_default_sigint, **kwargs)
 
 
 def _temp_files(directory: Path) -> list[Path]:
@@ -273,7 +267,7 @@ def test_full_stdout(tmp_path: Path, op: str) -> None:
     src.write_bytes(data if op == "compress" else _quick_compress(_random_fasta(100_000)))
     with open("/dev/full", "wb") as full:
         done = subprocess.run([sys.executable, "-m", "codec", "-c", *(["-d"] if op == "decompress" else []),
-                               str(src)], stdout=full, stderr=subprocess.PIPE, env=_env(), timeout=60)
+                               str(src)], stdout=full, stderr=subprocess.PIPE, env=child_env(), timeout=60)
     err = done.stderr.decode()
     assert done.returncode == 1, err
     assert err.count("\n") == 1 and "No space left on device" in err and "Traceback" not in err, err
@@ -304,7 +298,7 @@ def test_killed_writer_leaves_truncated_archive(tmp_path: Path) -> None:
     proc.kill()
     proc.wait(timeout=60)
     tested = subprocess.run([sys.executable, "-m", "codec", "-t", str(path)], capture_output=True,
-                            env=_env(), timeout=60)
+                            env=child_env(), timeout=60)
     err = tested.stderr.decode()
     assert tested.returncode == 1
     assert err.count("\n") == 1 and "truncated" in err and "Traceback" not in err, err

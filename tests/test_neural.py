@@ -16,6 +16,7 @@ from codec import models
 from codec.fixedpoint import exp_table, sigmoid_table, tanh_table
 from codec.predictors.neural import PARAMETERS, NeuralNet, NeuralPredictor, node_probabilities
 from formats.errors import CodecError
+from tests.conftest import child_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -217,9 +218,7 @@ def test_threads_do_not_change_the_archive(tmp_path):
     pytest.importorskip("torch")
     shas = {}
     for threads in ("1", "2"):
-        env = dict(os.environ, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads,
-                   OPENBLAS_NUM_THREADS=threads,
-                   PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
+        env = child_env(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads)
         shas[threads] = _archive_sha(code, env).split()
     assert shas["1"] == shas["2"]
     assert shas["1"][0] == shas["1"][1]  # numpy and torch backends give the same archive

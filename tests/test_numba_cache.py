@@ -13,9 +13,9 @@ import pytest
 
 from codec import case_runs, numba_cache
 from codec.predictors import kernel
+from tests.conftest import child_env
 
 pytestmark = pytest.mark.skipif(not kernel.available(), reason="numba is not installed or DNACODEC_KERNEL=0")
-ROOT = str(Path(__file__).resolve().parent.parent)
 # a module that only numba's context refresh imports (the registries of its linear-algebra lowerings)
 REFRESH_ONLY = "numba.np.linalg"
 
@@ -35,9 +35,8 @@ def test_every_compiled_function_loads_light() -> None:
 def _run_toy(tmp_path: Path, full_refresh: bool) -> list[str]:
     """A fresh process calls a cached function of a toy module; prints its result and whether the
     refresh-only module got imported."""
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"),
-               DNACODEC_NUMBA_FULL_REFRESH="1" if full_refresh else "0",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(tmp_path), ROOT, os.environ.get("PYTHONPATH")])))
+    env = child_env(tmp_path, NUMBA_CACHE_DIR=str(tmp_path / "cache"),
+                    DNACODEC_NUMBA_FULL_REFRESH="1" if full_refresh else "0")
     code = f"import sys, numpy as np, toy; print(toy.f(np.arange(10)), {REFRESH_ONLY!r} in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr

@@ -14,8 +14,8 @@ import pytest
 import codec
 from codec import allocator, engine, preload
 from codec.predictors import kernel
+from tests.conftest import child_env
 
-ROOT = str(Path(__file__).resolve().parent.parent)
 LINUX = sys.platform.startswith("linux")
 
 
@@ -40,45 +40,43 @@ def test_prefaulted_tables_are_resident_at_once_and_others_are_not() -> None:
     assert not eager.any() and not lazy.any() and not small.any() and not also_lazy.any()
 
 
-def test_prefaulting_is_per_block_and_resets_after_an_error() -> None:
-    faulted = []
+@pytest.fixture
+def faulted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the tables faulted in during the test, in order (they are still faulted in)."""
+    sizes: list[int] = []
     orig = allocator._fault_in
-    allocator._fault_in = lambda arr: (faulted.append(arr.nbytes), orig(arr))
-    try:
-        with pytest.raises(RuntimeError), allocator.prefaulted():
-            allocator.table(1 << 21, np.uint32)
-            raise RuntimeError
+    monkeypatch.setattr(allocator, "_fault_in", lambda arr: (sizes.append(arr.nbytes), orig(arr)))
+    return sizes
+
+
+def test_prefaulting_is_per_block_and_resets_after_an_error(faulted: list[int]) -> None:
+    with pytest.raises(RuntimeError), allocator.prefaulted():
         allocator.table(1 << 21, np.uint32)
-    finally:
-        allocator._fault_in = orig
+        raise RuntimeError
+    allocator.table(1 << 21, np.uint32)
     assert faulted == [8 << 20]
 
 
-def _blocks_faulted(monkeypatch: pytest.MonkeyPatch, data: bytes) -> tuple[list[int], list[int]]:
-    """Table sizes faulted in while compressing ``data`` at level 1 and decompressing it again, with
-    the background import reported running."""
-    faulted: list[int] = []
-    orig = allocator._fault_in
-    monkeypatch.setattr(allocator, "_fault_in", lambda arr: (faulted.append(arr.nbytes), orig(arr)))
-    monkeypatch.setattr(preload, "pending", lambda: True)
+def _blocks_faulted(faulted: list[int], data: bytes) -> tuple[list[int], list[int]]:
+    """Table sizes faulted in while compressing ``data`` at level 1 and decompressing it again."""
+    start = len(faulted)
     z = codec.compress(data, level=1)
-    compressed = list(faulted)
+    middle = len(faulted)
     assert codec.decompress(z) == data
-    return compressed, faulted[len(compressed):]
+    return faulted[start:middle], faulted[middle:]
 
 
-def test_the_engine_prefaults_large_blocks_only(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_engine_prefaults_large_blocks_only(faulted: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(preload, "pending", lambda: True)
     rng = np.random.default_rng(7)
     small = b">s\n" + bytes(rng.choice(list(b"ACGT"), 20_000).tolist()) + b"\n"
-    assert _blocks_faulted(monkeypatch, small) == ([], [])
+    assert _blocks_faulted(faulted, small) == ([], [])
     large = b">l\n" + bytes(rng.choice(list(b"ACGT"), engine.PREFAULT_MIN_BASES).tolist()) + b"\n"
-    enc, dec = _blocks_faulted(monkeypatch, large)
+    enc, dec = _blocks_faulted(faulted, large)
     assert enc and enc == dec and max(enc) >= 16 << 20
 
 
-def test_no_prefault_without_a_background_import(monkeypatch: pytest.MonkeyPatch) -> None:
-    faulted: list[int] = []
-    monkeypatch.setattr(allocator, "_fault_in", lambda arr: faulted.append(arr.nbytes))
+def test_no_prefault_without_a_background_import(faulted: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(preload, "pending", lambda: False)
     assert not engine._prefault(10 * engine.PREFAULT_MIN_BASES)
     data = b">l\n" + b"ACGTTGCA" * (engine.PREFAULT_MIN_BASES // 8) + b"\n"
@@ -87,8 +85,7 @@ def test_no_prefault_without_a_background_import(monkeypatch: pytest.MonkeyPatch
 
 
 def _python(code: str, **env: str) -> str:
-    full = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])), **env)
-    out = subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True, timeout=300)
+    out = subprocess.run([sys.executable, "-c", code], env=child_env(**env), capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     return out.stdout.strip()
 
@@ -121,7 +118,7 @@ def test_the_cli_round_trips_a_large_input_with_the_overlap(tmp_path: Path) -> N
     data = b">big\n" + b"\n".join(bytes(seq[i:i + 70]) for i in range(0, len(seq), 70)) + b"\n"
     src = tmp_path / "big.fa"
     src.write_bytes(data)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
+    env = child_env()
     run = [sys.executable, "-m", "codec"]
     subprocess.run(run + ["-1", "-k", str(src)], env=env, check=True, timeout=300)
     archive = (tmp_path / "big.fa.dnac").read_bytes()
