@@ -10,18 +10,33 @@ whichever is smaller (:func:`pack` returns None when it cannot beat a byte limit
 
 The decoder rebuilds the raw stream (the varints) and checks that the coded data ends exactly where the
 encoder's flush ended, so truncated or altered data raises :class:`CodecError`.
+
+The functions below are the coder of record. Where the compiled step runs in C
+(:func:`codec.predictors.kernel.backend`), :func:`pack` and :func:`unpack` call their statement-for-
+statement C twins (``codec/native/case_runs.c``); where it runs on numba, these functions are
+compiled with numba; elsewhere they run as plain Python (slowly). ``tests/test_case_runs.py`` checks
+that all of them give the same bytes.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+import ctypes
+from functools import lru_cache
+
+from codec import extension
 from codec.constants import CASE_COUNT_LIMIT, CASE_MAX_EXPONENT, CASE_MODELLED_BITS, CASE_PROB_BITS
 from codec.numba_cache import cached_njit
+from codec.predictors import kernel
 from formats.errors import CodecError
 
-# numba is a dependency; without it the same functions run as plain Python (slowly)
-_compiled = cached_njit
+
+def _plain(fn):
+    return fn
+
+
+_compiled = cached_njit if kernel.backend() == "numba" else _plain
 
 
 _K = CASE_MAX_EXPONENT
@@ -208,20 +223,60 @@ def _decode_bit(state, data, counts, ctx):
     return bit
 
 
+@lru_cache(maxsize=None)
+def _c_coder() -> ctypes.CDLL | None:
+    """The extension with the coder's prototypes, where the step runs in C (and its constants are
+    this module's)."""
+    lib = extension.load() if kernel.backend() == "c" else None
+    if lib is None:
+        return None
+    if extension.constants(lib, "dnac_case_runs_constants") != [CASE_PROB_BITS, CASE_COUNT_LIMIT, _K,
+                                                                  CASE_MODELLED_BITS, CONTEXTS]:
+        return None  # pragma: no cover - a stale build; kernel_c.library() has warned already
+    p, n = ctypes.c_void_p, ctypes.c_int64
+    extension.declare(lib, "dnac_case_runs_encode", n, p, n, n, p)
+    extension.declare(lib, "dnac_case_runs_decode", n, p, n, n, p)
+    return lib
+
+
+def _encode_any(values: np.ndarray, limit: int) -> tuple[np.ndarray, int]:
+    """:func:`_encode` in C where it is built."""
+    lib = _c_coder()
+    if lib is None:
+        return _encode(values, limit)
+    out = np.zeros(limit + 8, dtype=np.uint8)
+    n = lib.dnac_case_runs_encode(values.ctypes.data, values.size, limit, out.ctypes.data)
+    if n < -1:
+        raise MemoryError("case_runs: out of memory")
+    return out, n
+
+
+def _decode_any(data: np.ndarray, raw_len: int) -> tuple[np.ndarray, int]:
+    """:func:`_decode` in C where it is built."""
+    lib = _c_coder()
+    if lib is None:
+        return _decode(data, raw_len)
+    out = np.zeros(raw_len, dtype=np.uint8)
+    status = lib.dnac_case_runs_decode(data.ctypes.data, data.size, raw_len, out.ctypes.data)
+    if status < 0:
+        raise MemoryError("case_runs: out of memory")
+    return out, status
+
+
 def pack(runs: np.ndarray, limit: int) -> bytes | None:
     """The coded form of case runs (the case stream's values, in order), or None when it would take
     more than ``limit`` bytes (or a run is too long for the coder)."""
     runs = np.ascontiguousarray(runs, dtype=np.int64)
     if limit < 5 or (runs.size and int(runs.max()) >= (1 << (_K + 1)) - 1):
         return None
-    out, n = _encode(runs, int(limit))
+    out, n = _encode_any(runs, int(limit))
     return None if n < 0 else out[:n].tobytes()
 
 
 def unpack(data: bytes, raw_len: int) -> bytes:
     """The raw case stream (its ``raw_len`` bytes of varints) from its coded form; raises
     :class:`CodecError` on data that does not decode to exactly that."""
-    out, status = _decode(np.frombuffer(data, dtype=np.uint8), int(raw_len))
+    out, status = _decode_any(np.ascontiguousarray(np.frombuffer(data, dtype=np.uint8)), int(raw_len))
     if status != _OK:
         raise CodecError(f"case_runs stream: {_ERRORS[status]}")
     return out.tobytes()

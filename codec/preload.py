@@ -24,10 +24,15 @@ _thread: threading.Thread | None = None
 
 def import_numba_in_background() -> None:
     """Start importing numba on a background thread, once per process; nothing to do where it is
-    already imported, or where the compiled path is off (``DNACODEC_KERNEL=0``)."""
+    already imported, or where the step does not run on numba (the C extension is built, or
+    ``DNACODEC_KERNEL=0``)."""
     global _thread
     with _lock:
         if _thread is not None or "numba" in sys.modules or os.environ.get("DNACODEC_KERNEL", "1") == "0":
+            return
+        from codec.predictors import kernel
+
+        if kernel.backend() != "numba":
             return
         # not a daemon: an interpreter that exits meanwhile waits for the import instead of freezing
         # the thread halfway through a C extension's initialisation

@@ -150,3 +150,41 @@ def test_encoder_uses_case_runs_on_soft_masked_input() -> None:
 def test_format_minor_is_checked() -> None:
     with pytest.raises(ValueError, match="format_minor"):
         engine.Compressor(1, format_minor=container.VERSION_MINOR + 1)
+
+
+c_coder = pytest.mark.skipif(case_runs._c_coder() is None, reason="the step does not run in C here")
+
+
+@c_coder
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, MAX_RUN) | st.integers(0, 70), max_size=50), st.integers(5, 300))
+def test_the_c_encoder_writes_the_python_encoders_bytes(values: list[int], limit: int) -> None:
+    """codec/native/case_runs.c against the Python of record, including the byte limit."""
+    arr = np.array(values, dtype=np.int64)
+    ref, n_ref = case_runs._encode(arr, limit)
+    out, n = case_runs._encode_any(arr, limit)
+    assert n == n_ref
+    assert n < 0 or out[:n].tobytes() == ref[:n].tobytes()
+
+
+@c_coder
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 5000), min_size=1, max_size=30), st.data())
+def test_the_c_decoder_agrees_on_coded_cut_and_altered_data(values: list[int], data) -> None:
+    """Status and output alike, for the coded runs as they are, cut short, or with a byte changed."""
+    arr = np.array(values, dtype=np.int64)
+    raw = fasta_layout._uvarints(arr)
+    coded = bytearray(case_runs.pack(arr, 1 << 20))
+    how = data.draw(st.sampled_from(["as is", "cut", "altered"]))
+    if how == "cut":
+        coded = coded[:data.draw(st.integers(0, len(coded) - 1))]
+    elif how == "altered":
+        coded[data.draw(st.integers(0, len(coded) - 1))] ^= data.draw(st.integers(1, 255))
+    raw_len = len(raw) + data.draw(st.integers(-2, 2)) if how != "as is" else len(raw)
+    buf = np.frombuffer(bytes(coded), dtype=np.uint8)
+    ref, status_ref = case_runs._decode(buf, max(raw_len, 0))
+    out, status = case_runs._decode_any(buf, max(raw_len, 0))
+    assert status == status_ref
+    assert out.tobytes() == ref.tobytes()
+    if how == "as is":
+        assert status == 0 and out.tobytes() == raw

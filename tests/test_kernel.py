@@ -1,4 +1,4 @@
-"""The compiled step (codec/predictors/kernel.py) computes exactly what the numpy reference computes:
+"""The compiled step (codec/predictors/kernel.py: C and numba) computes exactly what the numpy reference computes:
 the same frequencies at every step and the same state afterwards, for every model class, every
 count-limit path (in-byte sums, sums past 255, rows over a small limit), any active-lane count and
 across blocks."""
@@ -28,7 +28,19 @@ from codec.predictors.repeat import RepeatSpec
 from codec.predictors.repeat_votes import VoteSpec
 from codec.predictors.tolerant import TolerantSpec
 
-pytestmark = pytest.mark.skipif(not available(), reason="numba is not installed or DNACODEC_KERNEL=0")
+pytestmark = pytest.mark.skipif(not available(), reason="no compiled step here (DNACODEC_KERNEL=0, or neither "
+                                                       "the C extension nor numba)")
+# every backend this process can run, each test once per backend; one where DNACODEC_KERNEL names it
+BACKENDS = ([b for b in kernel.BACKENDS if kernel._loads(b)] if os.environ.get("DNACODEC_KERNEL", "1") == "1"
+            else [kernel.backend()] if available() else [])
+
+
+@pytest.fixture(autouse=True, params=BACKENDS or [None])
+def step_backend(request, monkeypatch) -> str | None:
+    """Run the test with the compiled step of one backend."""
+    if request.param is not None:
+        monkeypatch.setattr(kernel, "backend", lambda: request.param)
+    return request.param
 
 MODELS = (ContextModelSpec(1, 0, 1, 255, True), ContextModelSpec(2, 0, 2, 7, False),
           ContextModelSpec(5, 0, 4, 31, True), ContextModelSpec(9, 12, 16, 255, True))

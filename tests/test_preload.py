@@ -104,10 +104,21 @@ print(len(threads), pending, "numba" in sys.modules, preload.pending())
 """
 
 
-@pytest.mark.skipif(not kernel.available(), reason="numba is not installed or DNACODEC_KERNEL=0")
-def test_numba_is_imported_on_one_background_thread() -> None:
-    assert _python(_IMPORT_IN_BACKGROUND) == "1 True True False"
+@pytest.mark.skipif(not kernel._loads("numba"), reason="numba is not installed")
+def test_numba_is_imported_on_one_background_thread_where_the_step_runs_on_it() -> None:
+    assert _python(_IMPORT_IN_BACKGROUND, DNACODEC_KERNEL="numba") == "1 True True False"
     assert _python(_IMPORT_IN_BACKGROUND, DNACODEC_KERNEL="0") == "0 False False False"
+
+
+@pytest.mark.skipif(not kernel._loads("c"), reason="the C extension is not built")
+def test_the_c_step_needs_no_numba_at_all() -> None:
+    """With the extension built, the program never imports numba: not in the background, not to code."""
+    assert _python(_IMPORT_IN_BACKGROUND) == "0 False False False"
+    code = ("import sys, codec\n"
+            "data = b'>s\\n' + b'ACGTTGCAacgtNNAC' * 4000 + b'\\n'\n"
+            "assert codec.decompress(codec.compress(data, level=6)) == data\n"
+            "print('numba' in sys.modules)")
+    assert _python(code) == "False"
 
 
 def test_the_cli_round_trips_a_large_input_with_the_overlap(tmp_path: Path) -> None:
