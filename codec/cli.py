@@ -752,9 +752,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
     tool = _Tool(args)
-    if args.op != "list":  # numba, which --list does not need, loads while the input is read
+    if args.op != "list":  # numba (where the step runs on it; --list needs none) loads while the input is read
         preload.import_numba_in_background()
-        if args.threads:  # 0, one thread per core, is numba's default
+        if args.threads:  # 0: one thread per core
             from codec.predictors import kernel
 
             kernel.set_threads(args.threads)

@@ -65,8 +65,9 @@ def encode(freq: np.ndarray, start: np.ndarray, symbols: np.ndarray, lane_length
     return x.astype("<u8").tobytes() + words.astype("<u4").tobytes()
 
 
-# Loading the compiled loop costs about 15-40 ms once per process where the compiled predictor step
-# already runs (numba's compiler context is then loaded; 0.3 s where it is not), what the numpy loop
+# Loading the compiled loop costs about 15-40 ms once per process where the numba step already runs
+# (numba's compiler context is then loaded; 0.3 s where it is not; the C step's loop costs nothing to
+# load, but its blocks start compiled anyway at these sizes), what the numpy loop
 # spends on about 1,000-2,000 steps (13-30 us a step): fewer steps stay with numpy. A level-6 block
 # has 8,192 steps, which the numpy loop took 0.2-0.3 s to code on E. coli, the compiled one 0.03 s.
 COMPILED_MIN_STEPS = 1_000

@@ -314,7 +314,7 @@ class Compressor:
         1.1 the case stream range-coded (`case_runs`) where that is smaller."""
         packed = self._pack(data)
         if name == "case" and data and self._format_minor >= 1:
-            from codec import case_runs  # numba: loaded when a block is coded, not with codec
+            from codec import case_runs  # its coder loads when a block is coded, not with codec
 
             coded = case_runs.pack(fasta_layout.parse_case(data, raw_size), len(packed) - 1)
             if coded is not None:

@@ -60,7 +60,7 @@ class ContextMixPredictor(CompiledBlocks):
     ``extra`` inputs join the mixer after the bias; ``mixer_init`` ((3, models + 1 + extras) int)
     replaces the default initial weights; ``primed`` = (rows, packed counts) sets table entries
     before the first base (statistics a trained model ships with). Steps run compiled
-    (:mod:`.kernel`) when ``compiled`` is true (default: whenever numba is available), through the
+    (:mod:`.kernel`) when ``compiled`` is true (default: wherever a compiled backend is), through the
     numpy reference otherwise, with identical results.
     """
 
@@ -79,7 +79,7 @@ class ContextMixPredictor(CompiledBlocks):
         self._mixer = Mixer(n_in, 1, spec.learning_rate, mixer_init, lanes)
         self._zero = np.zeros(lanes, dtype=np.int64)
         self._kernel = None
-        from codec.predictors import kernel  # numba: loaded when a predictor is built, not with codec
+        from codec.predictors import kernel  # loaded when a predictor is built, not with codec
 
         if kernel.available() if compiled is None else compiled:
             self._kernel = kernel.KernelStep(self._cm, lanes, self._mixer, bias_col=nm, extra_col=nm + 1,

@@ -90,7 +90,7 @@ class MixPredictor(CompiledBlocks):
     """Implements :class:`codec.predictors.Predictor` for a :class:`MixSpec`. ``extra`` inputs (the
     neural predictor) join the mixers after the models; ``primed`` = (rows, packed counts) sets count
     table entries before the first base. Steps run compiled (:mod:`.kernel`) when ``compiled`` is
-    true (default: whenever numba is available) and through the numpy reference otherwise; the
+    true (default: wherever a compiled backend is) and through the numpy reference otherwise; the
     results are identical."""
 
     def __init__(self, spec: MixSpec, lanes: int, extra: Sequence[MixerInput] = (),
@@ -135,7 +135,7 @@ class MixPredictor(CompiledBlocks):
         self._sse_mask = np.uint64((1 << (2 * spec.sse_order)) - 1)
         self._node = np.arange(3, dtype=np.int64) << (2 * spec.sse_order)
         self._kernel = None
-        from codec.predictors import kernel  # numba: loaded when a predictor is built, not with codec
+        from codec.predictors import kernel  # loaded when a predictor is built, not with codec
 
         if kernel.available() if compiled is None else compiled:
             comp = self._competition
