@@ -126,19 +126,24 @@ class NativeStep:
         """(k, 4) frequencies; ``extra`` (k, 3, n) int64 stretches, ``case`` (>= k,) lowercase bits."""
         out = np.empty((k, 4), dtype=np.int64)
         ex = np.ascontiguousarray(extra, dtype=np.int64)
+        if not 0 <= k <= self._lanes or len(case) < k or ex.shape[0] < k:
+            raise ValueError("C step: the step's arrays disagree in shape")
         self._lib.dnac_predict(*self._args, k, ex.ctypes.data, ex.shape[2], _ptr(case, _U8, "case"),
                                self._no_coding_ref, out.ctypes.data)
         return out
 
     def update(self, k: int, sym: np.ndarray, t_rep: int) -> None:
         """Learn the symbols ``sym`` (k,) int64 of the step just predicted."""
+        if not 0 <= k <= min(self._lanes, len(sym)):
+            raise ValueError("C step: more lanes than symbols")
         self._lib.dnac_update(*self._args, k, _ptr(sym, _I64, "symbols"), t_rep)
 
     def encode(self, t0: int, t1: int, steps: np.ndarray, counts: np.ndarray, t_rep: int, case: np.ndarray,
                freq: np.ndarray, start: np.ndarray) -> None:
         """Steps t0..t1-1 of an encoder's block (``steps``, ``freq``, ``start``: (T, lanes))."""
         lanes = steps.shape[1]
-        if freq.shape != steps.shape or start.shape != steps.shape or case.shape[1] < lanes:
+        if (lanes > self._lanes or freq.shape != steps.shape or start.shape != steps.shape
+                or case.shape[1] < lanes or len(counts) < t1):
             raise ValueError("C step: the block's arrays disagree in shape")
         self._lib.dnac_encode(*self._args, t0, t1, _ptr(steps, _U8, "steps"), lanes, _ptr(counts, _I64, "counts"),
                               t_rep, _ptr(case, _U8, "case"), case.shape[0], case.shape[1],
@@ -149,7 +154,7 @@ class NativeStep:
         """Steps t0..t1-1 of a decoder's block into ``steps`` (T, lanes); the position after the last
         renormalisation word read, or -1 when they ran out."""
         lanes = steps.shape[1]
-        if case.shape[1] < lanes or len(x) < lanes or len(lens) < lanes:
+        if lanes > self._lanes or case.shape[1] < lanes or len(x) < lanes or len(lens) < lanes or len(counts) < t1:
             raise ValueError("C step: the block's arrays disagree in shape")
         return self._lib.dnac_decode(*self._args, t0, t1, _ptr(counts, _I64, "counts"), _ptr(coded, _I64, "coded"),
                                      len(coded), _ptr(lens, _I64, "lens"), _ptr(x, _U64, "states"),

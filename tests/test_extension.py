@@ -1,0 +1,60 @@
+"""codec._native: built by the set-up, its constants equal the Python ones, and a stale build (other
+sources or constants than the checkout's) is refused with a warning instead of used."""
+
+from __future__ import annotations
+
+import pytest
+
+from codec import extension, native_sources
+from codec.predictors import kernel, kernel_c
+
+built = pytest.mark.skipif(extension.load() is None, reason="the C extension is not built here")
+
+
+@built
+def test_the_built_extension_is_this_checkouts() -> None:
+    assert kernel_c.library() is not None
+    assert extension.constants(extension.load(), "dnac_constants") == kernel_c._python_constants()
+
+
+@built
+def test_an_extension_built_from_other_sources_is_refused(monkeypatch) -> None:
+    monkeypatch.setattr(native_sources, "digest", lambda: "0" * 64)
+    extension.load.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match="reinstall"):
+            assert extension.load() is None
+    finally:
+        monkeypatch.undo()
+        extension.load.cache_clear()
+    assert extension.load() is not None
+
+
+@built
+def test_an_extension_with_other_constants_is_refused(monkeypatch) -> None:
+    real = kernel_c._python_constants()
+    monkeypatch.setattr(kernel_c, "_python_constants", lambda: real[:-1] + [real[-1] + 1])
+    kernel_c.library.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match="other constants"):
+            assert kernel_c.library() is None
+    finally:
+        monkeypatch.undo()
+        kernel_c.library.cache_clear()
+    assert kernel_c.library() is not None
+
+
+@built
+@pytest.mark.parametrize("setting, expected", [(None, "c"), ("1", "c"), ("c", "c"), ("0", None)])
+def test_the_c_step_is_the_default_where_it_is_built(setting: str | None, expected: str | None,
+                                                     monkeypatch) -> None:
+    if setting is None:
+        monkeypatch.delenv("DNACODEC_KERNEL", raising=False)
+    else:
+        monkeypatch.setenv("DNACODEC_KERNEL", setting)
+    kernel.backend.cache_clear()
+    try:
+        assert kernel.backend() == expected
+    finally:
+        monkeypatch.undo()
+        kernel.backend.cache_clear()
