@@ -186,28 +186,21 @@ static inline void output(int64_t acc, int64_t i, int64_t j, const int64_t *squa
     p[i * 3 + j] = squash[d + STRETCH_LIMIT];
 }
 
-/* mixer output of lane i with weight row wrow (w: sets, 3, wn) over the first n_in inputs of st[i] */
-static inline void mix16(const int64_t *w, int64_t wn, int64_t wrow, const int16_t *st, int64_t sn, int64_t i,
-                         int64_t n_in, const int64_t *squash, int64_t *dot, int64_t *p) {
-    for (int64_t j = 0; j < 3; j++) {
-        const int64_t *wr = w + (wrow * 3 + j) * wn;
-        const int16_t *s = st + (i * 3 + j) * sn;
-        int64_t acc = 0;
-        for (int64_t m = 0; m < n_in; m++) acc += wr[m] * s[m];
-        output(acc, i, j, squash, dot, p);
+/* mixer output of lane i with weight row wrow (w: sets, 3, wn) over the first n_in inputs of st[i]
+ * (st: lanes, 3, sn of ST_T): mix16 over the models' int16 stretches, mix64 over the final mixer's */
+#define DEFINE_MIX(NAME, ST_T)                                                                                   \
+    static inline void NAME(const int64_t *w, int64_t wn, int64_t wrow, const ST_T *st, int64_t sn, int64_t i,    \
+                            int64_t n_in, const int64_t *squash, int64_t *dot, int64_t *p) {                      \
+        for (int64_t j = 0; j < 3; j++) {                                                                         \
+            const int64_t *wr = w + (wrow * 3 + j) * wn;                                                          \
+            const ST_T *s = st + (i * 3 + j) * sn;                                                                \
+            int64_t acc = 0;                                                                                      \
+            for (int64_t m = 0; m < n_in; m++) acc += wr[m] * s[m];                                               \
+            output(acc, i, j, squash, dot, p);                                                                    \
+        }                                                                                                         \
     }
-}
-
-static inline void mix64(const int64_t *w, int64_t wn, int64_t wrow, const int64_t *st, int64_t sn, int64_t i,
-                         int64_t n_in, const int64_t *squash, int64_t *dot, int64_t *p) {
-    for (int64_t j = 0; j < 3; j++) {
-        const int64_t *wr = w + (wrow * 3 + j) * wn;
-        const int64_t *s = st + (i * 3 + j) * sn;
-        int64_t acc = 0;
-        for (int64_t m = 0; m < n_in; m++) acc += wr[m] * s[m];
-        output(acc, i, j, squash, dot, p);
-    }
-}
+DEFINE_MIX(mix16, int16_t)
+DEFINE_MIX(mix64, int64_t)
 
 static inline void mix_residual(const int64_t *w, int64_t wn, int64_t wrow, const int64_t *first,
                                 const int16_t *st, int64_t sn, int64_t i, int64_t n_in, const int64_t *squash,
@@ -225,27 +218,21 @@ static inline int64_t scaled_error(const int64_t *p, int64_t i, int64_t j, int64
     return ((((j == 0) ? hi : lo) << PROB_BITS) - p[i * 3 + j]) * rate;
 }
 
-static inline void learn16(int64_t *w, int64_t wn, int64_t wrow, const int16_t *st, int64_t sn, int64_t i,
-                           int64_t n_in, const int64_t *p, int64_t hi, int64_t lo, int64_t rate, int64_t rnd) {
-    for (int64_t jj = 0; jj < 2; jj++) {
-        int64_t j = jj == 0 ? 0 : 1 + hi;
-        int64_t err = scaled_error(p, i, j, hi, lo, rate);
-        int64_t *wr = w + (wrow * 3 + j) * wn;
-        const int16_t *s = st + (i * 3 + j) * sn;
-        for (int64_t m = 0; m < n_in; m++) wr[m] += (s[m] * err + rnd) >> LR_SHIFT;
+/* mixer learning on the coded path of lane i: node 0 (bit hi) and node 1 + hi (bit lo); rnd is added
+ * before the shift */
+#define DEFINE_LEARN(NAME, ST_T)                                                                                 \
+    static inline void NAME(int64_t *w, int64_t wn, int64_t wrow, const ST_T *st, int64_t sn, int64_t i,          \
+                            int64_t n_in, const int64_t *p, int64_t hi, int64_t lo, int64_t rate, int64_t rnd) {  \
+        for (int64_t jj = 0; jj < 2; jj++) {                                                                      \
+            int64_t j = jj == 0 ? 0 : 1 + hi;                                                                     \
+            int64_t err = scaled_error(p, i, j, hi, lo, rate);                                                    \
+            int64_t *wr = w + (wrow * 3 + j) * wn;                                                                \
+            const ST_T *s = st + (i * 3 + j) * sn;                                                                \
+            for (int64_t m = 0; m < n_in; m++) wr[m] += (s[m] * err + rnd) >> LR_SHIFT;                           \
+        }                                                                                                         \
     }
-}
-
-static inline void learn64(int64_t *w, int64_t wn, int64_t wrow, const int64_t *st, int64_t sn, int64_t i,
-                           int64_t n_in, const int64_t *p, int64_t hi, int64_t lo, int64_t rate, int64_t rnd) {
-    for (int64_t jj = 0; jj < 2; jj++) {
-        int64_t j = jj == 0 ? 0 : 1 + hi;
-        int64_t err = scaled_error(p, i, j, hi, lo, rate);
-        int64_t *wr = w + (wrow * 3 + j) * wn;
-        const int64_t *s = st + (i * 3 + j) * sn;
-        for (int64_t m = 0; m < n_in; m++) wr[m] += (s[m] * err + rnd) >> LR_SHIFT;
-    }
-}
+DEFINE_LEARN(learn16, int16_t)
+DEFINE_LEARN(learn64, int64_t)
 
 /* learn into a thread's sums acc (sets, 3, an) of the shared weight set ws; off 1: the residual mixer,
  * whose first input is first[i] */
@@ -266,8 +253,8 @@ static inline void learn_partial(int64_t *acc, int64_t an, int64_t ws, const int
 /* add the threads' sums partial (LEARN_GROUPS, sets, 3, n_cols) of the sets lanes 0..k-1 used to w */
 static void add_partials(int64_t *w, int64_t sets, const int64_t *wset, int64_t k, int64_t n_cols, int64_t *partial,
                          int64_t chunks) {
-    uint8_t *used = calloc((size_t)max64(sets, 1), 1);
-    if (!used) abort();
+    uint8_t used[sets > 0 ? sets : 1];  /* a few dozen weight sets: on the stack, not the heap, every step */
+    memset(used, 0, sizeof used);
     for (int64_t i = 0; i < k; i++) used[wset[i]] = 1;
     int64_t per_group = sets * 3 * n_cols;
     for (int64_t ws = 0; ws < sets; ws++) {
@@ -278,7 +265,6 @@ static void add_partials(int64_t *w, int64_t sets, const int64_t *wset, int64_t 
             for (int64_t e = 0; e < 3 * n_cols; e++) { dst[e] += src[e]; src[e] = 0; }
         }
     }
-    free(used);
 }
 
 static inline void frequencies(const int64_t *p, int64_t *out) {
