@@ -6,7 +6,7 @@
 #                                              made with the network on DEV, the reference ones
 #                                              decoded there, and CPU-versus-DEV timings
 # DIR travels between the two (a few hundred kB). Needs ../shared/data for "make" and the codec's
-# dependencies (numpy, numba, zstandard, construct, torch) on both. Exit status 1 on any mismatch.
+# dependencies (numpy, zstandard, construct, torch; a C compiler for the step) on both. Exit status 1 on any mismatch.
 # DEVICE_CASES picks a subset of the cases (nn lam l6 l7 nn20 l9), DNACODEC_DATA another data folder.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)

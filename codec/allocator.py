@@ -1,9 +1,6 @@
 """Memory for the predictor: tables that start cheaply, and temporaries that stay mapped.
 
-Tables (:func:`table`) are anonymous mappings the kernel may back with huge pages; inside
-:func:`prefaulted` they are faulted in as soon as they are made, without the GIL, so that the first
-touch of hundreds of MB (0.03-0.5 s in a virtual machine) runs while another thread imports numba
-(:mod:`codec.preload`) instead of inside the first coding steps.
+Tables (:func:`table`) are anonymous mappings the kernel may back with huge pages.
 
 :func:`tune` keeps glibc from page-faulting the predictor's temporaries in and out on every step.
 
@@ -16,13 +13,10 @@ Set ``DNACODEC_NO_MALLOPT=1`` to leave the allocator alone.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import ctypes
 import ctypes.util
 import mmap
 import os
-from collections.abc import Iterator
 from functools import lru_cache
 
 import numpy as np
@@ -50,26 +44,13 @@ def tune() -> bool:
 
 
 _HUGE_MIN_BYTES = 4 << 20
-_prefault: contextvars.ContextVar[bool] = contextvars.ContextVar("dnacodec_prefault", default=False)
-
-
-@contextlib.contextmanager
-def prefaulted(on: bool = True) -> Iterator[None]:
-    """Within this block (in this thread), :func:`table` faults each large table in as it makes it.
-    Worth it only where coding will touch nearly every page anyway (hashed tables, an input of more
-    than about 100 k bases); elsewhere pages stay untouched until used."""
-    token = _prefault.set(on)
-    try:
-        yield
-    finally:
-        _prefault.reset(token)
 
 
 def table(n: int, dtype: type) -> np.ndarray:
     """A large lookup table: ``n`` zeros of ``dtype``, backed by anonymous memory the
     kernel may map with transparent huge pages (``MADV_HUGEPAGE``). Randomly indexed tables of
     hundreds of MB otherwise spend much of a step in TLB misses. Falls back to numpy's allocator.
-    Faulted in at once inside :func:`prefaulted`, page by page as touched otherwise."""
+    Its pages are faulted in as they are first touched."""
     size = n * np.dtype(dtype).itemsize
     if size < _HUGE_MIN_BYTES:
         return np.zeros(n, dtype=dtype)
@@ -82,13 +63,4 @@ def table(n: int, dtype: type) -> np.ndarray:
         except OSError:
             pass
         arr = np.frombuffer(buf, dtype=dtype)  # zero-filled by the kernel; keeps buf alive
-    if _prefault.get():
-        _fault_in(arr)
     return arr
-
-
-def _fault_in(arr: np.ndarray) -> None:
-    """Map every page of ``arr`` by writing its zeros once more, through ctypes, which releases the
-    GIL: another thread's import runs meanwhile. (``MADV_POPULATE_WRITE`` would hold the memory-map
-    lock that thread's mmaps need, and slowed numba's import up to fourfold.)"""
-    ctypes.memset(arr.ctypes.data, 0, arr.nbytes)

@@ -76,11 +76,8 @@ def _run(cmd: list[str], src: Path, dst: Path) -> tuple[float, float, bytes]:
 
 
 def _worker(argv: list[str]) -> None:
-    """Child process: compress stdin to stdout in-process, as the ``dnacodec`` program does (numba's
-    import in the background included), and report coder statistics on stderr."""
-    from codec import preload
-
-    preload.import_numba_in_background()
+    """Child process: compress stdin to stdout in-process, as the ``dnacodec`` program does, and
+    report coder statistics on stderr."""
     from codec.cli import remaining_size
     from codec.engine import Compressor
 

@@ -13,31 +13,21 @@ encoder's flush ended, so truncated or altered data raises :class:`CodecError`.
 
 The functions below are the coder of record. Where the compiled step runs in C
 (:func:`codec.predictors.kernel.backend`), :func:`pack` and :func:`unpack` call their statement-for-
-statement C twins (``codec/native/case_runs.c``); where it runs on numba, these functions are
-compiled with numba; elsewhere they run as plain Python (slowly). ``tests/test_case_runs.py`` checks
-that all of them give the same bytes.
+statement C twins (``codec/native/case_runs.c``); elsewhere they run as plain Python (slowly).
+``tests/test_case_runs.py`` checks that both give the same bytes.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 import ctypes
 from functools import lru_cache
 
+import numpy as np
+
 from codec import extension
 from codec.constants import CASE_COUNT_LIMIT, CASE_MAX_EXPONENT, CASE_MODELLED_BITS, CASE_PROB_BITS
-from codec.numba_cache import cached_njit
 from codec.predictors import kernel
 from formats.errors import CodecError
-
-
-def _plain(fn):
-    return fn
-
-
-_compiled = cached_njit if kernel.backend() == "numba" else _plain
-
 
 _K = CASE_MAX_EXPONENT
 _TOP = 1 << CASE_MODELLED_BITS
@@ -59,7 +49,6 @@ _ERRORS = {
 }
 
 
-@_compiled
 def _p1(counts, ctx):
     """P(bit = 1) of a context, CASE_PROB_BITS bits, from its counts (KT estimator): in [8, 4088]."""
     n0 = counts[ctx, 0]
@@ -67,7 +56,6 @@ def _p1(counts, ctx):
     return ((2 * n1 + 1) << CASE_PROB_BITS) // (2 * (n0 + n1) + 2)
 
 
-@_compiled
 def _learn(counts, ctx, bit):
     counts[ctx, bit] += 1
     if counts[ctx, 0] + counts[ctx, 1] > CASE_COUNT_LIMIT:
@@ -75,7 +63,6 @@ def _learn(counts, ctx, bit):
         counts[ctx, 1] >>= 1
 
 
-@_compiled
 def _mantissa_ctx(kind, k, d, prefix):
     """Mantissa bit d (0 = the highest) of an exponent-k length; ``prefix``, the 1 and the bits above
     bit d, counts only for the first CASE_MODELLED_BITS bits."""
@@ -84,7 +71,6 @@ def _mantissa_ctx(kind, k, d, prefix):
     return _LOW_BASE + (kind * (_K + 1) + k) * _K + d
 
 
-@_compiled
 def _encode(values, limit):
     """Range-code ``values``; returns (bytes, length), or length -1 when more than ``limit`` bytes."""
     counts = np.zeros((CONTEXTS, 2), dtype=np.int64)
@@ -117,7 +103,6 @@ def _encode(values, limit):
     return out, pos
 
 
-@_compiled
 def _code_bit(state, out, pos, counts, ctx, bit):
     bound = (state[1] >> CASE_PROB_BITS) * (_PROB_ONE - _p1(counts, ctx))
     if bit == 0:
@@ -132,7 +117,6 @@ def _code_bit(state, out, pos, counts, ctx, bit):
     return pos
 
 
-@_compiled
 def _shift_low(state, out, pos):
     """LZMA's rc_shift_low: emit the cached byte (plus carry) and any pending 0xFF bytes once the
     carry into them is settled."""
@@ -152,7 +136,6 @@ def _shift_low(state, out, pos):
     return pos
 
 
-@_compiled
 def _decode(data, raw_len):
     """The raw case stream (``raw_len`` bytes of varints) from coded ``data``; (stream, status)."""
     out = np.zeros(raw_len, dtype=np.uint8)
@@ -202,7 +185,6 @@ def _decode(data, raw_len):
     return out, _OK
 
 
-@_compiled
 def _decode_bit(state, data, counts, ctx):
     """One bit (0 or 1), or -1 when the data ends before the range coder is done with it."""
     bound = (state[1] >> CASE_PROB_BITS) * (_PROB_ONE - _p1(counts, ctx))

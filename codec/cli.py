@@ -23,7 +23,7 @@ import sys
 import tempfile
 from typing import IO, Any, Callable, NoReturn, Sequence
 
-from codec import api, cli_signals, engine, preload
+from codec import api, cli_signals, engine
 from formats.errors import CodecError
 
 PROG = "dnacodec"
@@ -752,12 +752,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
     tool = _Tool(args)
-    if args.op != "list":  # numba (where the step runs on it; --list needs none) loads while the input is read
-        preload.import_numba_in_background()
-        if args.threads:  # 0: one thread per core
-            from codec.predictors import kernel
+    if args.op != "list" and args.threads:  # 0: one thread per core
+        from codec.predictors import kernel
 
-            kernel.set_threads(args.threads)
+        kernel.set_threads(args.threads)
     if args.device != "cpu":
         try:
             engine.check_device(args.device)
@@ -820,8 +818,8 @@ def run() -> NoReturn:
     """The ``dnacodec`` program: :func:`main`, then exit at once with its status.
 
     Everything the tool writes is complete, flushed and closed by the time :func:`main` returns;
-    only the interpreter's own teardown is skipped, which numba's many objects make take 0.2-0.3 s
-    (a tenth of the run on a small genome)."""
+    only the interpreter's own teardown is skipped, which frees what the process ends anyway (the
+    model's tables, torch and numpy's objects where loaded)."""
     status = main()
     for stream in (sys.stdout, sys.stderr):
         try:

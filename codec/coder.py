@@ -65,25 +65,16 @@ def encode(freq: np.ndarray, start: np.ndarray, symbols: np.ndarray, lane_length
     return x.astype("<u8").tobytes() + words.astype("<u4").tobytes()
 
 
-# Loading the compiled loop costs about 15-40 ms once per process where the numba step already runs
-# (numba's compiler context is then loaded; 0.3 s where it is not; the C step's loop costs nothing to
-# load, but its blocks start compiled anyway at these sizes), what the numpy loop
-# spends on about 1,000-2,000 steps (13-30 us a step): fewer steps stay with numpy. A level-6 block
-# has 8,192 steps, which the numpy loop took 0.2-0.3 s to code on E. coli, the compiled one 0.03 s.
-COMPILED_MIN_STEPS = 1_000
-
-
 def encode_steps(freq: np.ndarray, start: np.ndarray, coded: np.ndarray, x: np.ndarray,
                  compiled: bool | None = None) -> np.ndarray:
     """The rANS steps of :func:`encode`, last step first: each step's ``coded[t]`` lanes renormalise
     (in lane order) and take their symbol. ``x`` holds the initial states and ends with the final
-    ones; returns the renormalisation words in stream order. ``compiled`` picks the compiled loop,
-    which gives the same words and states; by default it runs for blocks of at least
-    :data:`COMPILED_MIN_STEPS` steps, where the compiled step runs."""
+    ones; returns the renormalisation words in stream order. ``compiled`` picks the compiled loop (C),
+    which gives the same words and states 10-20 times faster; by default it runs where it is built."""
     from codec.predictors import kernel  # lazily: the predictors package imports this module
 
     if compiled is None:
-        compiled = len(coded) >= COMPILED_MIN_STEPS and kernel.available() and kernel.runs_here()
+        compiled = kernel.available() and kernel.runs_here()
     if compiled:
         return kernel.rans_encode_steps(freq, start, np.asarray(coded, dtype=np.int64), x)
     pieces: list[np.ndarray] = []

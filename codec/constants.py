@@ -29,9 +29,6 @@ LEVEL_LANE_BASES = {1: 8192, 2: 8192, 3: 4096, 4: 8192, 5: 8192, 6: 8192, 7: 163
 # the training set a lane's flush and cold start are a large share of the archive (about 10 bytes of
 # 30-50), so fewer, longer lanes pay.
 PRIMED_LANE_BASES = {5: 16384, 6: 16384, 7: 32768, 8: 32768, 9: 65536}
-# A block of at least this many bases faults its model's tables in when they are made
-# (codec/allocator.py `prefaulted`): coding it touches nearly every page of them anyway.
-PREFAULT_MIN_BASES = 1 << 17
 
 # Case-run coder (the `case_runs` packing of the case stream, format 1.1; codec/case_runs.py):
 # adaptive binary range coding of the run lengths with CASE_PROB_BITS-bit probabilities from counts

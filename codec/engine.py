@@ -19,11 +19,10 @@ from typing import BinaryIO
 import numpy as np
 import zstandard
 
-from codec import allocator, model_choice, models, preload
+from codec import allocator, model_choice, models
 from codec.coder import LaneDecoder, active_counts, encode as rans_encode
 from codec.constants import (
-    DEFAULT_BLOCK_SIZE, FREQ_TOTAL, LEVEL_LANE_BASES, MAX_BLOCK_SIZE, MAX_LANES, MIN_LANE_BASES, PREFAULT_MIN_BASES,
-    PRIMED_LANE_BASES,
+    DEFAULT_BLOCK_SIZE, FREQ_TOTAL, LEVEL_LANE_BASES, MAX_BLOCK_SIZE, MAX_LANES, MIN_LANE_BASES, PRIMED_LANE_BASES,
 )
 from codec.predictors import encode_block, small_matrix_threads
 from formats import container as fmt
@@ -40,7 +39,7 @@ _CHOICE_SAMPLE_BYTES = 64 << 10  # input the level's model choice looks at (code
 # memory_needed() beyond the model's tables, from peak RSS on 8 MiB blocks of 1,024 lanes (spec/LEVELS.md):
 # the buffers of one block (input, layout streams, lane grids, frequencies) per byte of block size, the
 # per-lane model state (mixer weights, local models: 2-5 KiB per lane in the bundled models), and the
-# interpreter with numpy and numba loaded
+# interpreter with numpy loaded
 _BLOCK_BUFFER_FACTOR = 26
 _LANE_BYTES = 8 << 10
 _RUNTIME_BYTES = 120 << 20
@@ -69,13 +68,6 @@ def _check_memlimit(model: models.Model, block_size: int, lanes: int, memlimit: 
 
 def _mib(n: int) -> str:
     return f"{n / (1 << 20):,.1f} MiB"
-
-
-def _prefault(n_bases: int) -> bool:
-    """Whether a predictor built for a block of ``n_bases`` faults its tables in at once: where coding
-    would touch nearly all of their pages anyway, and only while numba's import runs on another thread
-    (:mod:`codec.preload`), so that the two overlap."""
-    return n_bases >= PREFAULT_MIN_BASES and preload.pending()
 
 
 def lane_lengths(n: int, lanes: int) -> np.ndarray:
@@ -324,8 +316,7 @@ class Compressor:
     def _encode_bases(self, layout: fasta_layout.Layout, lanes: int, raw_size: int) -> bytes:
         bases = layout.bases
         if self._predictor is None:
-            with allocator.prefaulted(_prefault(len(bases))):
-                self._predictor = self._model.predictor(self._lanes, *self._backend)
+            self._predictor = self._model.predictor(self._lanes, *self._backend)
         lens = lane_lengths(len(bases), lanes)
         steps = to_lanes(bases, lens)
         self._predictor.start_block(lens, _case_grid(self._predictor, layout.streams, len(bases), raw_size, lens))
@@ -593,8 +584,7 @@ class Decompressor:
 
     def _decode_bases(self, body: bytes, n: int, lanes: int, streams: dict[str, bytes], raw_size: int) -> np.ndarray:
         if self._predictor is None:
-            with allocator.prefaulted(_prefault(n)):
-                self._predictor = self._header.model.predictor(self._header.lanes, *self._backend)
+            self._predictor = self._header.model.predictor(self._header.lanes, *self._backend)
         lens = lane_lengths(n, lanes)
         counts = active_counts(lens)
         decoder = LaneDecoder(body, lens)

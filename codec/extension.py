@@ -1,7 +1,7 @@
 """The C extension ``codec._native`` (sources in ``codec/native/``), loaded with ctypes.
 
 ``pip install`` builds it where a C compiler is at hand (``setup.py``; optional: an install without
-one still works, with numba or numpy doing its work). It has no Python-level functions: the modules
+one still works, with the numpy reference doing its work, 50-100 times slower). It has no Python-level functions: the modules
 that use it (:mod:`codec.predictors.kernel_c`, :mod:`codec.case_runs`) declare the C functions they
 call and check that the constants compiled into them equal their Python sources. ctypes releases the
 GIL for the duration of each call.
@@ -10,6 +10,7 @@ GIL for the duration of each call.
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import warnings
 from functools import lru_cache
 
@@ -32,10 +33,15 @@ def load() -> ctypes.CDLL | None:
     here = native_sources.digest()
     if here is not None and lib.dnac_sources_digest().decode() != here:
         warnings.warn("codec._native was built from older sources than this checkout's; reinstall dnacodec "
-                      "(pip install -e .) to rebuild it. Until then the numba step runs.", RuntimeWarning,
-                      stacklevel=2)
+                      "(pip install -e .) to rebuild it. Until then the numpy reference runs, 50-100 times "
+                      "slower.", RuntimeWarning, stacklevel=2)
         return None
     return lib
+
+
+def built() -> bool:
+    """Whether the extension is installed at all (current or not)."""
+    return importlib.util.find_spec("codec._native") is not None
 
 
 def declare(lib: ctypes.CDLL, name: str, restype, *argtypes) -> None:

@@ -72,8 +72,7 @@ def instrumented(module_name: str) -> Iterator[None]:
         yield
         return
     _install_cmp_workaround()
-    # numba compiles these modules' functions from their bytecode, which must stay uninstrumented
-    with atheris.instrument_imports(include=PACKAGES, exclude=["codec.predictors.kernel", "codec.case_runs"]):
+    with atheris.instrument_imports(include=PACKAGES):
         yield
 
 

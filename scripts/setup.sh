@@ -9,3 +9,6 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
 # byte-compile the package (an editable install is not), for shells with PYTHONDONTWRITEBYTECODE set
 .venv/bin/python -m compileall -q codec formats
+# the compiled step is optional, but without it coding is 50-100 times slower: say so here, once
+.venv/bin/python -c "import codec._native" 2>/dev/null \
+  || echo "setup: the C extension codec._native was not built (no C compiler with OpenMP?); dnacodec will run its numpy reference, 50-100 times slower" >&2

@@ -43,7 +43,7 @@ def test_rows_report_the_archive_and_the_median_speed_of_every_round(fasta: Path
 
 @pytest.mark.skipif(not shutil.which("gzip"), reason="needs gzip")
 def test_a_peers_rss_is_its_own_not_the_benchmarks(fasta: Path, tmp_path: Path) -> None:
-    # Linux carries a process's peak RSS over fork and exec: started from this process (numpy, numba
+    # Linux carries a process's peak RSS over fork and exec: started from this process (numpy
     # and the codec loaded: over 100 MB), gzip would report at least that much
     rows = {r["tool"]: r for r in bench.bench_file(fasta, [1], [None], tmp_path, peers=True, repeat=1)}
     assert rows["gzip -9"]["rss"] < 30

@@ -45,7 +45,7 @@ def test_an_extension_with_other_constants_is_refused(monkeypatch) -> None:
 
 
 @built
-@pytest.mark.parametrize("setting, expected", [(None, "c"), ("1", "c"), ("c", "c"), ("0", None)])
+@pytest.mark.parametrize("setting, expected", [(None, "c"), ("1", "c"), ("0", None)])
 def test_the_c_step_is_the_default_where_it_is_built(setting: str | None, expected: str | None,
                                                      monkeypatch) -> None:
     if setting is None:
@@ -55,6 +55,45 @@ def test_the_c_step_is_the_default_where_it_is_built(setting: str | None, expect
     kernel.backend.cache_clear()
     try:
         assert kernel.backend() == expected
+    finally:
+        monkeypatch.undo()
+        kernel.backend.cache_clear()
+
+
+def test_without_the_extension_the_numpy_reference_runs_with_a_warning(monkeypatch) -> None:
+    """No build at all (no C compiler at install): the numpy path, and the user is told once why it is slow."""
+    monkeypatch.delenv("DNACODEC_KERNEL", raising=False)
+    monkeypatch.setattr(kernel_c, "library", lambda: None)
+    monkeypatch.setattr(extension, "built", lambda: False)
+    kernel.backend.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match="not built.*numpy reference"):
+            assert kernel.backend() is None
+    finally:
+        monkeypatch.undo()
+        kernel.backend.cache_clear()
+
+
+def test_a_stale_build_is_not_also_reported_as_missing(monkeypatch, recwarn) -> None:
+    """A stale build warns where it is refused (above); the step's choice adds no second warning."""
+    monkeypatch.delenv("DNACODEC_KERNEL", raising=False)
+    monkeypatch.setattr(kernel_c, "library", lambda: None)
+    monkeypatch.setattr(extension, "built", lambda: True)
+    kernel.backend.cache_clear()
+    try:
+        assert kernel.backend() is None
+        assert not [w for w in recwarn if "not built" in str(w.message)]
+    finally:
+        monkeypatch.undo()
+        kernel.backend.cache_clear()
+
+
+def test_turned_off_on_purpose_the_numpy_reference_runs_silently(monkeypatch, recwarn) -> None:
+    monkeypatch.setenv("DNACODEC_KERNEL", "0")
+    kernel.backend.cache_clear()
+    try:
+        assert kernel.backend() is None
+        assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
     finally:
         monkeypatch.undo()
         kernel.backend.cache_clear()

@@ -130,7 +130,7 @@ def test_signal_removes_partial_output(tmp_path: Path, slow_fasta: bytes, slow_a
 
 def _swallowed(exc: BaseException) -> None:
     """Raise ``exc`` inside a callback from C, as a signal handler does when the signal lands there
-    (numba's loading calls back into Python): ctypes reports it as unraisable and returns."""
+    (a ctypes callback, or a ``__del__``): ctypes reports it as unraisable and returns."""
     def callback() -> None:
         raise exc
     ctypes.CFUNCTYPE(None)(callback)()

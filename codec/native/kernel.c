@@ -111,7 +111,13 @@ static inline int64_t floordiv(int64_t a, int64_t b) {
     int64_t q = a / b;
     return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
-static inline int64_t popcount32(uint64_t x) { return __builtin_popcountll(x & 0xFFFFFFFFULL); }
+/* SWAR: __builtin_popcount is a libgcc call on baseline x86-64 (no POPCNT) */
+static inline int64_t popcount32(uint64_t x) {
+    uint32_t v = (uint32_t)x;
+    v = v - ((v >> 1) & 0x55555555u);
+    v = (v & 0x33333333u) + ((v >> 2) & 0x33333333u);
+    return (int64_t)((((v + (v >> 4)) & 0x0F0F0F0Fu) * 0x01010101u) >> 24);
+}
 static inline int64_t fetch_add(int64_t *a, int64_t idx) { return __atomic_fetch_add(&a[idx], 1, __ATOMIC_RELAXED); }
 #define PREFETCH(addr) __builtin_prefetch((const void *)(addr), 1, 3)
 

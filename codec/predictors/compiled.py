@@ -1,6 +1,6 @@
 """A predictor's hook to the compiled step: whole-block coding by :mod:`codec.predictors.kernel`.
 
-The kernel (C or numba) is loaded when a predictor is built, not with ``codec``: listing archives,
+The C step is loaded when a predictor is built, not with ``codec``: listing archives,
 ``--help`` and the format code start without it.
 """
 

@@ -1,28 +1,23 @@
 """The compiled step of the count-model predictors: ``predict`` and ``update`` fused into one call
 each, and whole blocks of them, over the state arrays of the numpy reference classes.
 
-Two backends compute exactly what the numpy reference (``context_models``, ``tolerant``, ``repeat``,
-``repeat_votes``, ``mixer``, ``sse``; ``spec/MIX.md``) computes, so a predictor may switch between
-any of them at any step:
-
-- ``c``: the C extension ``codec._native`` (``codec/native/kernel.c``), built by ``pip install``,
-  called through ctypes (:mod:`codec.predictors.kernel_c`). It needs no JIT, so a run starts coding
-  0.3-0.5 s sooner than with numba.
-- ``numba``: :mod:`codec.predictors.kernel_numba`, where the extension is not built.
-
-:func:`backend` picks one: ``DNACODEC_KERNEL=0`` turns both off (the numpy path), ``=numba`` or
-``=c`` asks for one. Everything that several lanes write in one step is a commutative integer sum
-(or a maximum) applied after all lanes were read, so no result depends on the backend, the thread
-count or which thread takes which lanes. ``tests/test_kernel.py`` proves the backends and the
-reference identical, frequency for frequency and state for state.
+The step is C: the extension ``codec._native`` (``codec/native/kernel.c``), built by ``pip install``
+and called through ctypes (:mod:`codec.predictors.kernel_c`). It computes exactly what the numpy
+reference (``context_models``, ``tolerant``, ``repeat``, ``repeat_votes``, ``mixer``, ``sse``;
+``spec/MIX.md``) computes, so a predictor may switch between the two at any step. Where the
+extension is not built (no C compiler at install), or ``DNACODEC_KERNEL=0``, the numpy reference
+runs alone: the same archives, 50-100 times slower. Everything that several lanes write in one step
+is a commutative integer sum (or a maximum) applied after all lanes were read, so no result depends
+on the thread count or which thread takes which lanes. ``tests/test_kernel.py`` proves the C step and
+the reference identical, frequency for frequency and state for state.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import threading
+import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -30,7 +25,7 @@ import numpy as np
 from codec.fixedpoint import pow2_table, squash_table, stretch_table
 from codec.predictors.mixer import cost_table
 
-# GNU OpenMP (both backends' threading here) spins 300,000 times at every join before it sleeps: with
+# GNU OpenMP (the C step's threading) spins 300,000 times at every join before it sleeps: with
 # another busy process on the cores, the spinning thread takes the core the lagging one needs and a
 # step runs 3-8 times slower (spec/LEVELS.md, session 24). A short spin costs nothing measurable on
 # an idle machine. libgomp reads this when it is first loaded; a value the user set (or
@@ -46,29 +41,25 @@ CODE_NONE, CODE_ENCODE, CODE_DECODE = 0, 1, 2  # what a step does with each lane
 # steps per compiled call of a fused block: short enough that Ctrl-C and other signals, which Python
 # handles between calls, get through within a fraction of a second
 _CHUNK_STEPS = 256
-BACKENDS = ("c", "numba")
 
 
 @lru_cache(maxsize=None)
 def backend() -> str | None:
-    """The compiled step this process runs: ``"c"`` where the extension is built, else ``"numba"``
-    where numba is installed, else None (the numpy path). ``DNACODEC_KERNEL``: ``0`` for None,
-    ``c`` or ``numba`` for that one only (None where it is missing)."""
-    want = os.environ.get("DNACODEC_KERNEL", "1").strip().lower()
-    if want == "0":
+    """The compiled step this process runs: ``"c"`` where the extension is built and current, else
+    None (the numpy path, with a warning once: it is much slower). ``DNACODEC_KERNEL=0``: None,
+    silently."""
+    if os.environ.get("DNACODEC_KERNEL", "1").strip() == "0":
         return None
-    for name in BACKENDS if want not in BACKENDS else (want,):
-        if _loads(name):
-            return name
+    from codec import extension
+    from codec.predictors import kernel_c
+
+    if kernel_c.library() is not None:
+        return "c"
+    if not extension.built():  # a stale build has said so itself
+        warnings.warn("dnacodec: the C extension codec._native is not built; the numpy reference runs "
+                      "instead: the same archives, 50-100 times slower. Reinstall with a C compiler at hand "
+                      "(pip install .) to build it.", RuntimeWarning, stacklevel=2)
     return None
-
-
-def _loads(name: str) -> bool:
-    if name == "c":
-        from codec.predictors import kernel_c
-
-        return kernel_c.library() is not None
-    return importlib.util.find_spec("numba") is not None  # without importing it (preload does that)
 
 
 def available() -> bool:
@@ -79,7 +70,7 @@ def available() -> bool:
 _lock = threading.Lock()  # one compiled call at a time: each holds the process's OpenMP threads
 _ran = False  # a compiled step ran in this process
 _forked_after_run = False
-_threads = 0  # the C step's thread count (0: one per core); numba keeps its own
+_threads = 0  # the C step's thread count (0: one per core)
 
 
 def _after_fork_in_child() -> None:
@@ -92,8 +83,8 @@ if hasattr(os, "register_at_fork"):
 
 
 def runs_here() -> bool:
-    """False in a process forked after this one ran a compiled step: GNU OpenMP, the threading of
-    both backends on Linux, does not survive fork, so predictors there take the numpy path (the
+    """False in a process forked after this one ran a compiled step: GNU OpenMP, the C step's
+    threading, does not survive fork, so predictors there take the numpy path (the
     same arithmetic over the same state, only slower)."""
     return not _forked_after_run
 
@@ -111,22 +102,12 @@ def set_threads(n: int) -> int:
     """Run the compiled step on ``n`` threads (0: one per core, at most that many); returns the
     number in use. Results never depend on it."""
     global _threads
-    if backend() == "numba":
-        import numba
-
-        limit = numba.config.NUMBA_NUM_THREADS
-        numba.set_num_threads(limit if n <= 0 else min(n, limit))
-        return numba.get_num_threads()
     _threads = 0 if n <= 0 else min(n, _cores())
     return _threads_in_use()
 
 
 def _threads_in_use() -> int:
     """The threads the compiled step may run on now (:func:`set_threads`)."""
-    if backend() == "numba":
-        import numba
-
-        return numba.get_num_threads()
     return _threads or _cores()
 
 
@@ -138,48 +119,14 @@ def _step_threads(k: int) -> int:
     return max(1, min(_threads_in_use(), -(-k // BLOCK_LANES)))
 
 
-@contextlib.contextmanager
-def _running_on(n: int):
-    """The compiled step uses at most n threads meanwhile."""
-    global _threads
-    if backend() != "numba":
-        before = _threads
-        if n < _threads_in_use():
-            _threads = n
-        try:
-            yield
-        finally:
-            _threads = before
-        return
-    import numba
-
-    before = numba.get_num_threads()
-    if n < before:
-        numba.set_num_threads(n)
-    try:
-        yield
-    finally:
-        if n < before:
-            numba.set_num_threads(before)
-
-
-def _functions():
-    """The compiled functions of the backend in use."""
-    if backend() == "c":
-        from codec.predictors import kernel_c
-
-        return kernel_c
-    from codec.predictors import kernel_numba
-
-    return kernel_numba
-
-
 def rans_encode_steps(freq: np.ndarray, start: np.ndarray, coded: np.ndarray, x: np.ndarray) -> np.ndarray:
     """The step loop of :func:`codec.coder.encode` compiled (same arithmetic, same output): steps
     from last to first, the coded lanes of each renormalising in lane order and then taking their
     symbol. ``x`` (lanes,) holds the initial states and ends with the final ones; returns the
     renormalisation words in stream order."""
-    return _functions().rans_encode_steps(freq, start, coded, x)
+    from codec.predictors import kernel_c
+
+    return kernel_c.rans_encode_steps(freq, start, coded, x)
 
 
 _I64 = np.int64
@@ -230,13 +177,8 @@ class KernelStep:
                  tol=None, rep=None, votes=None, local=None, codon=None, competition=None, shared_mixer=None,
                  final_mixer=None, residual=None, sse=None, sse_order: int = 0, case_flags: int = 0,
                  residual_flags: int = 0) -> None:
-        self._backend = backend()
-        if self._backend == "numba":
-            import numba
+        from codec.predictors import kernel_c
 
-            # Start numba's threads now: a parallel step linked into the fused block functions and loaded
-            # from the cache does not start them itself, and would crash if entered first that way.
-            numba.get_num_threads()
         self._rep = rep
         n_in = lane_mixer.inputs
         n_tol = tol.inputs if tol is not None else 0
@@ -344,12 +286,8 @@ class KernelStep:
         self._n_extra = n_extra
         self._no_extra = _empty(lanes, 3, 0)
         self._upper = _empty(1, lanes, dtype=np.uint8)  # the case grid of a block without one
-        self._no_coding = (np.array([CODE_NONE, 0, 0], dtype=_I64), _empty(0, dtype=np.uint8), _empty(0),
-                           _empty(0, dtype=np.uint32), _empty(0, dtype=np.uint32), _empty(0, dtype=np.uint64),
-                           _empty(0))
-        self._fn = _functions()
         # the C step reads the arrays above through one table of their addresses, made once
-        self._native = self._fn.NativeStep(self) if self._backend == "c" else None
+        self._native = kernel_c.NativeStep(self)
 
     def predict(self, k: int, extra: list[np.ndarray], case: np.ndarray | None = None) -> np.ndarray:
         """(k, 4) frequencies; ``extra`` holds one (k, 3) stretch array per extra input, ``case``
@@ -357,11 +295,7 @@ class KernelStep:
         ex = np.stack(extra, axis=2).astype(_I64) if extra else self._no_extra[:k]
         case = self._upper[0] if case is None else np.ascontiguousarray(case, dtype=np.uint8)
         with self._stepping(k):
-            if self._native is not None:
-                return self._native.predict(k, ex, case)
-            return self._fn.predict(k, self._cm, self._tol, self._rep_arrays[:8], self._vote, self._loc, self._mixers,
-                                    self._comp, self._sse[:1], self._layout, self._scratch, ex, case,
-                                    self._no_coding)
+            return self._native.predict(k, ex, case)
 
     def encode(self, steps: np.ndarray, counts: np.ndarray, case: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
@@ -377,12 +311,7 @@ class KernelStep:
             t1 = min(t0 + _CHUNK_STEPS, len(counts))
             t = self._rep._t if self._rep is not None else 0
             with self._stepping(int(counts[t0])):
-                if self._native is not None:
-                    self._native.encode(t0, t1, steps, counts, t, case, freq, start)
-                else:
-                    self._fn.encode(t0, t1, steps, counts, t, self._cm, self._tol, self._rep_arrays, self._vote,
-                                    self._loc, self._mixers, self._comp, self._sse, self._layout, self._scratch,
-                                    self._pending, self._no_extra, case, freq, start)
+                self._native.encode(t0, t1, steps, counts, t, case, freq, start)
             if self._rep is not None:
                 self._rep._t += t1 - t0
         return freq, start
@@ -399,13 +328,7 @@ class KernelStep:
             t1 = min(t0 + _CHUNK_STEPS, len(counts))
             t = self._rep._t if self._rep is not None else 0
             with self._stepping(int(counts[t0])):
-                if self._native is not None:
-                    end = self._native.decode(t0, t1, counts, coded, lens, x, words, pos, t, case, steps)
-                else:
-                    end = self._fn.decode(t0, t1, counts, coded, lens, x, words, pos, t, self._cm, self._tol,
-                                          self._rep_arrays, self._vote, self._loc, self._mixers, self._comp,
-                                          self._sse, self._layout, self._scratch, self._pending, self._no_extra,
-                                          case, steps)
+                end = self._native.decode(t0, t1, counts, coded, lens, x, words, pos, t, case, steps)
             if self._rep is not None:
                 self._rep._t += t1 - t0
             decoder.advance(t1 - t0, end - pos if end >= 0 else -1)
@@ -417,10 +340,9 @@ class KernelStep:
         :func:`_step_threads` threads (the chunk count the call reads from ``_threads``)."""
         global _ran
         n = _step_threads(k)
-        with _lock, _running_on(n):
+        with _lock:
             _ran = True
-            self._threads[0] = n
-            self._threads[1] = _threads_in_use()
+            self._threads[0] = self._threads[1] = n
             yield
 
     def _case_grid(self, case: np.ndarray | None) -> np.ndarray:
@@ -431,10 +353,6 @@ class KernelStep:
         t = self._rep._t if self._rep is not None else 0
         sym = np.ascontiguousarray(symbols, dtype=_I64)
         with self._stepping(len(symbols)):
-            if self._native is not None:
-                self._native.update(len(sym), sym, t)
-            else:
-                self._fn.update(len(sym), sym, t, self._cm, self._tol, self._rep_arrays, self._vote, self._loc,
-                                self._mixers, self._comp, self._sse, self._layout, self._scratch, self._pending)
+            self._native.update(len(sym), sym, t)
         if self._rep is not None:
             self._rep._t += 1
