@@ -51,6 +51,15 @@ def _version() -> str:
     return str(version)
 
 
+def _version_text() -> str:
+    """``--version``: the version, then which step codes the bases (without loading it)."""
+    from codec import extension
+
+    step = ("the C extension" if extension.built()
+            else "the numpy reference; the C extension is not built, so coding is 50-100 times slower")
+    return f"{PROG} {_version()} (step: {step})"
+
+
 class _UsageError(Exception):
     """Bad command line (reported as one line, exit status 1)."""
 
@@ -144,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="print sizes, ratio and bits per base of each file")
     other.add_argument("-q", "--quiet", action="count", default=0,
                        help="suppress warnings and progress; twice: also errors")
-    other.add_argument("-V", "--version", action="version", version=f"{PROG} {_version()}")
+    other.add_argument("-V", "--version", action="version", version=_version_text())
     parser.add_argument("files", nargs="*", metavar="FILE", help="files to process")
     parser.set_defaults(op="compress", level=None)
     return parser

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from codec import api, cli, engine, models
+from codec import api, cli, engine, extension, models
 from formats import model_file
 from tests.conftest import child_env
 
@@ -382,7 +382,9 @@ def test_usage_errors_and_version(capsys) -> None:
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 2 and "Traceback" not in err
     assert _run("-V") == 0
-    assert capsys.readouterr().out.startswith("dnacodec ")
+    out = capsys.readouterr().out
+    assert out.startswith("dnacodec ") and len(out.splitlines()) == 1
+    assert ("step: the C extension" in out) == extension.built()
     assert _run("-h") == 0
     assert "--decompress" in capsys.readouterr().out
 
