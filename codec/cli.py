@@ -21,6 +21,7 @@ import os
 import stat
 import sys
 import tempfile
+import warnings
 from typing import IO, Any, Callable, NoReturn, Sequence
 
 from codec import api, cli_signals, engine
@@ -55,8 +56,7 @@ def _version_text() -> str:
     """``--version``: the version, then which step codes the bases (without loading it)."""
     from codec import extension
 
-    step = ("the C extension" if extension.built()
-            else "the numpy reference; the C extension is not built, so coding is 50-100 times slower")
+    step = "the C extension" if extension.built() else "the numpy reference, 50-100x slower: no C extension"
     return f"{PROG} {_version()} (step: {step})"
 
 
@@ -405,6 +405,12 @@ class _Tool:
 
     def info(self, message: str) -> None:
         _eprint(message)
+
+    def show_warning(self, message, category, filename, lineno, file=None, line=None) -> None:
+        """``warnings.showwarning`` while the tool runs: one line (the library's warnings are about
+        the installation, such as a missing C extension, not the data: the exit status stays)."""
+        if self.args.quiet < 1:
+            _eprint(f"{PROG}: warning: {message}")
 
     # compressors
     def prepare_compressor(self) -> bool:
@@ -773,7 +779,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_ERROR
     files = list(args.files) or ["-"]
     op = args.op
-    with cli_signals.handled():
+    with cli_signals.handled(), warnings.catch_warnings():
+        warnings.showwarning = tool.show_warning
         return _run(tool, args, op, files)
 
 

@@ -492,3 +492,26 @@ def test_unusable_device_is_one_line(fasta: Path, device: str, capsys) -> None:
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--device" in err
     assert not fasta.with_name(fasta.name + ".dnac").exists()
+
+
+def test_a_library_warning_is_one_line_and_keeps_the_status(tmp_path: Path, capsys, monkeypatch) -> None:
+    """Without the C extension the run goes on (the numpy reference, same archive) and says why it is
+    slow in one line, the tool's way; -q silences it."""
+    from codec.predictors import kernel, kernel_c
+
+    src = tmp_path / "a.fa"
+    src.write_bytes(CODED)
+    expected = api.compress(CODED, level=3)
+    monkeypatch.setattr(kernel_c, "library", lambda: None)
+    monkeypatch.setattr(extension, "built", lambda: False)
+    try:
+        for quiet, lines in (([], 1), (["-q"], 0)):
+            kernel.backend.cache_clear()
+            assert _run("-3", "-k", "-f", *quiet, str(src)) == 0
+            err = capsys.readouterr().err.splitlines()
+            assert len(err) == lines
+            assert all(e.startswith("dnacodec: warning: the C extension codec._native is not built") for e in err)
+            assert (tmp_path / "a.fa.dnac").read_bytes() == expected
+    finally:
+        monkeypatch.undo()
+        kernel.backend.cache_clear()
