@@ -17,9 +17,14 @@ settings.load_profile("ci")
 
 def child_env(*first: str | Path, **extra: str) -> dict[str, str]:
     """The environment for a child Python that imports this checkout: ``PYTHONPATH`` is ``first``,
-    then the repository root, then the caller's own; ``extra`` variables are added."""
+    then the repository root, then the caller's own; ``extra`` variables are added. Where the C
+    extension is not built, the child runs the numpy reference on purpose (``DNACODEC_KERNEL=0``),
+    so that the tools' output is not led by the warning that says so (tests/test_cli.py checks it)."""
+    from codec import extension
+
     path = os.pathsep.join(filter(None, [*map(str, first), str(ROOT), os.environ.get("PYTHONPATH")]))
-    return dict(os.environ, PYTHONPATH=path, **extra)
+    quiet = {} if extension.built() else {"DNACODEC_KERNEL": "0"}
+    return dict(os.environ, PYTHONPATH=path, **{**quiet, **extra})
 
 
 def shared_files(*subdirs: str) -> list[Path]:
