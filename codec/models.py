@@ -414,6 +414,17 @@ _BUNDLED_MIX["mix-lite-v9"] = replace(
 # smaller on human chr22, 0.07-0.09% on D. melanogaster chr4 and H. pylori, 0.02-0.03% on yeast and
 # E. coli, unchanged on phage λ, for the same time. The default since then.
 _BUNDLED_MIX["mix-lite-v10"] = replace(_BUNDLED_MIX["mix-lite-v9"], residual_context=RESIDUAL_REPEAT)
+# v11 (issue 4, session 29): levels 7-9 built on the default instead of v7, so they gain its third STCM,
+# its residual mixer (faster learning, weight sets per repeat state) and the case contexts, and keep
+# the competition (with the case among its shared mixer's contexts); mix-v11 adds v7's voters and
+# mix-max-v11 v7's larger tables. Ideal body bits at their lane lengths, against v7: -7 0.17-0.19%
+# smaller on D. melanogaster chr4 and human chr22, 0.02-0.07% on yeast, H. pylori and E. coli; -8
+# 0.12-0.13% on the repeat-rich two, within 0.02% elsewhere; -9 0.08-0.09% and within 0.02%
+# (spec/LEVELS.md, session 29), for about the same time.
+_BUNDLED_MIX["mix-lite-v11"] = replace(_BUNDLED_MIX["mix-lite-v10"], competition=True, case_context=CASE_ALL)
+_BUNDLED_MIX["mix-v11"] = replace(_BUNDLED_MIX["mix-lite-v11"], votes=_BUNDLED_MIX["mix-v7"].votes)
+_BUNDLED_MIX["mix-max-v11"] = replace(_BUNDLED_MIX["mix-v11"], context=_BUNDLED_MIX["mix-max-v7"].context,
+                                      repeat=_BUNDLED_MIX["mix-max-v7"].repeat, votes=_BUNDLED_MIX["mix-max-v7"].votes)
 
 
 class _Bundled(Mapping[str, Model]):
@@ -446,7 +457,7 @@ DEFAULT_MODEL = "mix-lite-v10"
 # spec/LEVELS.md documents the ladder and the memory each level needs. The encoder switches the
 # level models to the mito-primed models for input like their training set (model_choice.PRIMED).
 LEVEL_MODELS = {1: "cm-fast-v1", 2: "cm-v1", 3: "mix-fast-v2", 4: "mix-fast-v2", 5: "mix-mid-v8",
-                6: DEFAULT_MODEL, 7: "mix-lite-v7", 8: "mix-v7", 9: "mix-max-v7"}
+                6: DEFAULT_MODEL, 7: "mix-lite-v11", 8: "mix-v11", 9: "mix-max-v11"}
 
 
 # A bundled model "sized" for a small input (spec/FORMAT.md "Sized variants"): every table of more

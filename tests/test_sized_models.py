@@ -75,7 +75,7 @@ def test_compress_sizes_the_level_model_and_the_archive_decodes() -> None:
     # an explicit model is used as it is, and a compressor without a size hint uses the full tables
     assert _model_name(api.compress(DATA, level=9, model="mix-max-v7")) == "mix-max-v7"
     c = engine.Compressor(9)
-    assert _model_name(c.compress(DATA) + c.flush()) == "mix-max-v7"
+    assert _model_name(c.compress(DATA) + c.flush()) == models.LEVEL_MODELS[9]
 
 
 def test_sizing_costs_almost_nothing_on_a_small_input() -> None:
@@ -89,7 +89,7 @@ def test_a_wrong_size_hint_costs_only_compression() -> None:
     big = DATA * 30  # 30 times the hint: the ring buffer wraps, hashed rows collide
     c = engine.Compressor(9, size_hint=len(DATA), lanes=4, min_lane_bases=4096)
     archive = c.compress(big) + c.flush()
-    assert _model_name(archive).startswith("mix-max-v7@")
+    assert _model_name(archive).startswith(models.LEVEL_MODELS[9] + "@")
     assert engine.inspect(io.BytesIO(archive))["blocks"] == 1  # blocks of at least 1 MiB
     assert api.decompress(archive) == big
     with pytest.raises(ValueError, match="size_hint"):
@@ -179,7 +179,7 @@ def test_open_for_writing_takes_a_size_hint(tmp_path) -> None:
     with api.open(path, "wt", level=9, size_hint=len(DATA)) as f:
         f.write(DATA.decode())
     archive = path.read_bytes()
-    assert _model_name(archive) == f"mix-max-v7@{models.sized_bits(len(DATA))}"
+    assert _model_name(archive) == f"{models.LEVEL_MODELS[9]}@{models.sized_bits(len(DATA))}"
     with api.open(path, "rb") as f:
         assert f.read() == DATA
     with pytest.raises(ValueError, match="size hint when reading"):
