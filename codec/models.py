@@ -417,9 +417,9 @@ _BUNDLED_MIX["mix-lite-v10"] = replace(_BUNDLED_MIX["mix-lite-v9"], residual_con
 # v11 (issue 4, session 29): levels 7-9 built on the default instead of v7, so they gain its third STCM,
 # its residual mixer (faster learning, weight sets per repeat state) and the case contexts, and keep
 # the competition (with the case among its shared mixer's contexts); mix-v11 adds v7's voters and
-# mix-max-v11 v7's larger tables. Ideal body bits at their lane lengths, against v7: -7 0.17-0.19%
+# mix-max-v11 v7's larger tables. Archive bodies at each level, against v7: -7 0.17-0.19%
 # smaller on D. melanogaster chr4 and human chr22, 0.02-0.07% on yeast, H. pylori and E. coli; -8
-# 0.12-0.13% on the repeat-rich two, within 0.02% elsewhere; -9 0.08-0.09% and within 0.02%
+# 0.12% on the repeat-rich two, within 0.02% elsewhere; -9 0.08-0.11% and within 0.02%
 # (spec/LEVELS.md, session 29), for about the same time.
 _BUNDLED_MIX["mix-lite-v11"] = replace(_BUNDLED_MIX["mix-lite-v10"], competition=True, case_context=CASE_ALL)
 _BUNDLED_MIX["mix-v11"] = replace(_BUNDLED_MIX["mix-lite-v11"], votes=_BUNDLED_MIX["mix-v7"].votes)
