@@ -446,8 +446,8 @@ GOLDEN_MIX_FREQUENCIES = {"mix-v1": "7cf3080099aef04d", "mix-max-v1": "c780934f0
                           "mix-v7": "140ccd573298eb0e", "mix-max-v7": "35feac9045cd0a95",
                           "mix-mid-v8": "49dcb8b2587d1eff", "mix-lite-v8": "8eda4353d2634179",
                           "mix-lite-v9": "18082f97fff004d3", "mix-lite-v10": "a5d099f7490bbd29",
-                          "mix-lite-v11": "4e8980b3c4e171ba", "mix-v11": "3e81fb749d9a83a6",
-                          "mix-max-v11": "fe4845f4e2ea6cfd"}
+                          "mix-v11": "3e81fb749d9a83a6", "mix-max-v11": "fe4845f4e2ea6cfd",
+                          "mix-lite-v12": "0ab699469ebb5856", "mix-v12": "bc98af61237a512c"}
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN_MIX_FREQUENCIES))
@@ -485,9 +485,9 @@ def test_level_model_switches_to_the_primed_one_only_for_training_like_input(req
     assert _archive_model(phage) == models.DEFAULT_MODEL
     assert _archive_model(mito, model="mix-v1") == "mix-v1"  # an explicit model is never switched
     # nor to a primed model that needs more memory than the limit
-    limit = memory_needed(models.BUNDLED["mix-lite-v11"])
+    limit = memory_needed(models.BUNDLED["mix-v12"])
     assert memory_needed(models.BUNDLED["mix-mito-v1"]) > limit
-    assert _archive_model(mito, level=7, memlimit=limit) == "mix-lite-v11"
+    assert _archive_model(mito, level=7, memlimit=limit) == "mix-v12"
 
 
 def test_small_or_foreign_input_keeps_the_level_model() -> None:
