@@ -406,7 +406,8 @@ class _Tool:
     def info(self, message: str) -> None:
         _eprint(message)
 
-    def show_warning(self, message, category, filename, lineno, file=None, line=None) -> None:
+    def show_warning(self, message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                     file: IO[str] | None = None, line: str | None = None) -> None:
         """``warnings.showwarning`` while the tool runs: one line (the library's warnings are about
         the installation, such as a missing C extension, not the data: the exit status stays)."""
         if self.args.quiet < 1:

@@ -29,7 +29,7 @@ PRIMED = {"mix-v1": "mix-mito-v1", "mix-max-v1": "mix-max-mito-v1",
           "mix-mid-v7": "mix-mito-v1", "mix-lite-v8": "mix-mito-v1", "mix-lite-v9": "mix-mito-v1",
           # levels 5-6: primed without the network, 3-4 times faster (spec/LEVELS.md)
           "mix-mid-v8": "mito-lite-v1", "mix-lite-v10": "mito-lite-v1",
-          "mix-lite-v12": "mito-lite-v1", "mix-v12": "mix-mito-v1", "mix-v11": "mix-mito-v1",
+          "mix-v12": "mix-mito-v1", "mix-v11": "mix-mito-v1",
           "mix-max-v11": "mix-max-mito-v1"}
 
 

@@ -420,21 +420,16 @@ _BUNDLED_MIX["mix-lite-v10"] = replace(_BUNDLED_MIX["mix-lite-v9"], residual_con
 # mix-v11 (-8) is that with v7's voters, mix-max-v11 (-9) with v7's larger tables as well. Archive
 # bodies against v7: -8 0.12% smaller on D. melanogaster chr4 and human chr22, within 0.02% elsewhere;
 # -9 0.08-0.11% and within 0.02%.
-# mix-lite-v12, the default since then: mix-lite-v10 with four voters (buckets of the two newest
-# positions per 11-mer, 2^21 of them) in place of two of its three repeat candidates per direction:
-# archive bodies 0.27% smaller on D. melanogaster chr4 and human chr22, 0.18% on yeast, 0.06-0.07%
-# on the bacteria, unchanged on phage λ, for a sixth more time per base (CLI, 0.80-0.86 times v10's
-# MB/s). mix-v12 (-7) is mix-lite-v12 with the competition and the three candidates per direction
-# back: 0.3% smaller than mix-lite-v7 on the repeat-rich genomes.
+# mix-v12 (-7) is the competition's mix-lite-v10 with four voters (buckets of the two newest positions
+# per 11-mer, 2^21 of them): 0.3% smaller than mix-lite-v7 on the repeat-rich genomes. The same voters
+# would make the default 0.27% smaller there (in place of two of its three repeat candidates per
+# direction) but a sixth slower, too close to 1 MB/s on this machine: not the default.
 _V11_BASE = replace(_BUNDLED_MIX["mix-lite-v10"], competition=True, case_context=CASE_ALL)
 _BUNDLED_MIX["mix-v11"] = replace(_V11_BASE, votes=_BUNDLED_MIX["mix-v7"].votes)
 _BUNDLED_MIX["mix-max-v11"] = replace(_BUNDLED_MIX["mix-v11"], context=_BUNDLED_MIX["mix-max-v7"].context,
                                       repeat=_BUNDLED_MIX["mix-max-v7"].repeat, votes=_BUNDLED_MIX["mix-max-v7"].votes)
-_BUNDLED_MIX["mix-lite-v12"] = replace(
-    _BUNDLED_MIX["mix-lite-v10"], repeat=replace(_BUNDLED_MIX["mix-lite-v10"].repeat, slots=1),
-    votes=replace(_BUNDLED_MIX["mix-v7"].votes, voters=4, bucket=2, index_bits=21))
-_BUNDLED_MIX["mix-v12"] = replace(_BUNDLED_MIX["mix-lite-v12"], competition=True, case_context=CASE_ALL,
-                                  repeat=_BUNDLED_MIX["mix-lite-v10"].repeat)
+_BUNDLED_MIX["mix-v12"] = replace(_V11_BASE, votes=replace(_BUNDLED_MIX["mix-v7"].votes, voters=4, bucket=2,
+                                                            index_bits=21))
 
 
 class _Bundled(Mapping[str, Model]):
@@ -462,7 +457,7 @@ BUNDLED: Mapping[str, Model] = _Bundled({
     **{n: partial(encode_context_mix, s) for n, s in _BUNDLED_SPECS.items()},
     **{n: partial(encode_mix, s) for n, s in _BUNDLED_MIX.items()},
     **{p.name[:-len(MODEL_SUFFIX)]: p.read_bytes for p in sorted(BUNDLED_DIR.glob("*" + MODEL_SUFFIX))}})
-DEFAULT_MODEL = "mix-lite-v12"
+DEFAULT_MODEL = "mix-lite-v10"
 # Level -> bundled model name (the levels also differ in lane length, codec/constants.py);
 # spec/LEVELS.md documents the ladder and the memory each level needs. The encoder switches the
 # level models to the mito-primed models for input like their training set (model_choice.PRIMED).

@@ -150,7 +150,7 @@ def test_compiled_bundled_mix_equals_the_reference() -> None:
     _compare(lambda c: MixPredictor(spec, 40, compiled=c), _sequence(16000, 2), 40)
 
 
-@pytest.mark.parametrize("name", ["mix-max-v7@16", "cm-v1@16", "mix-lite-v10@16", "mix-lite-v12@16",
+@pytest.mark.parametrize("name", ["mix-max-v7@16", "cm-v1@16", "mix-lite-v10@16", "mix-v12@16",
                                   models.DEFAULT_MODEL, *(models.LEVEL_MODELS[level] for level in (7, 8, 9))])
 def test_compiled_sized_variant_equals_the_reference(name: str) -> None:
     """Sized variants (direct tables made hashed, capped repeat index, ring buffer and voter index;

@@ -447,7 +447,7 @@ GOLDEN_MIX_FREQUENCIES = {"mix-v1": "7cf3080099aef04d", "mix-max-v1": "c780934f0
                           "mix-mid-v8": "49dcb8b2587d1eff", "mix-lite-v8": "8eda4353d2634179",
                           "mix-lite-v9": "18082f97fff004d3", "mix-lite-v10": "a5d099f7490bbd29",
                           "mix-v11": "3e81fb749d9a83a6", "mix-max-v11": "fe4845f4e2ea6cfd",
-                          "mix-lite-v12": "0ab699469ebb5856", "mix-v12": "bc98af61237a512c"}
+                          "mix-v12": "bc98af61237a512c"}
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN_MIX_FREQUENCIES))
