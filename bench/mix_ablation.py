@@ -98,8 +98,8 @@ def variant_name(name: str) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="+", type=Path)
-    ap.add_argument("--model", default=models.DEFAULT_MODEL)
-    ap.add_argument("--level", type=int, default=6)
+    ap.add_argument("--model", help="the model to ablate (default: the level's)")
+    ap.add_argument("--level", type=int, default=6, help="its lane length, and its model without --model")
     ap.add_argument("--variant", action="append", type=variant_name)
     args = ap.parse_args()
     base = models.resolve(args.model, args.level)
