@@ -1,8 +1,8 @@
 """Signals for the command-line tools: SIGTERM and SIGHUP unwind like Ctrl-C, and no interrupt is lost.
 
 Python runs a signal's handler in the main thread at the next bytecode. When that bytecode belongs to
-a callback from C (ctypes callbacks, torch's hooks) or to a ``__del__`` method, the exception the handler raises cannot propagate: Python reports
-it as "Exception ignored ..." and carries on, so a Ctrl-C in the first half second would be dropped
+a callback from C (ctypes callbacks, torch's hooks) or to a ``__del__`` method, the exception the
+handler raises cannot propagate: Python reports it as "Exception ignored ..." and carries on, so a Ctrl-C in the first half second would be dropped
 and the run would finish as if nothing had happened. :func:`handled` catches such interrupts on
 their way to ``sys.unraisablehook`` and keeps them; :func:`check` raises the kept one, and the tool
 calls it between chunks and before it commits an output file.

@@ -1,8 +1,8 @@
 """The C extension ``codec._native`` (sources in ``codec/native/``), loaded with ctypes.
 
 ``pip install`` builds it where a C compiler is at hand (``setup.py``; optional: an install without
-one still works, with the numpy reference doing its work, 50-100 times slower). It has no Python-level functions: the modules
-that use it (:mod:`codec.predictors.kernel_c`, :mod:`codec.case_runs`) declare the C functions they
+one still works, with the numpy reference doing its work, 50-100 times slower). It has no
+Python-level functions: the modules that use it (:mod:`codec.predictors.kernel_c`, :mod:`codec.case_runs`) declare the C functions they
 call and check that the constants compiled into them equal their Python sources. ctypes releases the
 GIL for the duration of each call.
 """
@@ -15,6 +15,9 @@ import warnings
 from functools import lru_cache
 
 from codec import native_sources
+
+# what every warning about a missing or refused build adds
+FALLBACK = "the numpy reference runs instead: the same archives, 50-100 times slower"
 
 
 @lru_cache(maxsize=None)
@@ -33,8 +36,7 @@ def load() -> ctypes.CDLL | None:
     here = native_sources.digest()
     if here is not None and lib.dnac_sources_digest().decode() != here:
         warnings.warn("codec._native was built from older sources than this checkout's; reinstall dnacodec "
-                      "(pip install -e .) to rebuild it. Until then the numpy reference runs, 50-100 times "
-                      "slower.", RuntimeWarning, stacklevel=2)
+                      f"(pip install -e .) to rebuild it. Until then {FALLBACK}.", RuntimeWarning, stacklevel=2)
         return None
     return lib
 

@@ -56,9 +56,8 @@ def backend() -> str | None:
     if kernel_c.library() is not None:
         return "c"
     if not extension.built():  # a stale build has said so itself
-        warnings.warn("the C extension codec._native is not built; the numpy reference runs "
-                      "instead: the same archives, 50-100 times slower. Reinstall with a C compiler at hand "
-                      "(pip install .) to build it.", RuntimeWarning, stacklevel=2)
+        warnings.warn(f"the C extension codec._native is not built; {extension.FALLBACK}. Reinstall with a "
+                      "C compiler at hand (pip install .) to build it.", RuntimeWarning, stacklevel=2)
     return None
 
 

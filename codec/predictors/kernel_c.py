@@ -78,7 +78,7 @@ def library() -> ctypes.CDLL | None:
     if extension.constants(lib, "dnac_constants") != want or sizes != [sum(len(d) for _, d in STATE), N_LAYOUT,
                                                                          8 * _DESCRIPTOR]:
         warnings.warn("codec._native was built with other constants than this checkout's; reinstall dnacodec "
-                      "to rebuild it (the numpy reference runs meanwhile, 50-100 times slower)", RuntimeWarning, stacklevel=2)
+                      f"to rebuild it. Until then {extension.FALLBACK}.", RuntimeWarning, stacklevel=2)
         return None
     extension.declare(lib, "dnac_predict", None, _P, _P, _N, _P, _N, _P, _P, _P)
     extension.declare(lib, "dnac_update", None, _P, _P, _N, _P, _N)
