@@ -430,6 +430,23 @@ _BUNDLED_MIX["mix-max-v11"] = replace(_BUNDLED_MIX["mix-v11"], context=_BUNDLED_
                                       repeat=_BUNDLED_MIX["mix-max-v7"].repeat, votes=_BUNDLED_MIX["mix-max-v7"].votes)
 _BUNDLED_MIX["mix-v12"] = replace(_V11_BASE, votes=replace(_BUNDLED_MIX["mix-v7"].votes, voters=4, bucket=2,
                                                             index_bits=21))
+# v13 (issue 4, session 30): levels 6-9's models with a repeat ring buffer of 2^28 bases (2^29 at -9)
+# instead of 2^24 (2^26): a repeat candidate only reaches back as far as the buffer, so on a genome or
+# collection larger than 16 M bases the older copies were out of the repeat models' reach (28.5 MB of
+# six genomes and E. coli again: -8.3%). Identical predictions on smaller inputs; the buffer costs a
+# byte per base of input, so it is declared but not touched beyond the input's size. mix-v14 (-8) is
+# mix-v11 so extended, the names v11-v12 being taken.
+_LONG_HISTORY_BITS, _MAX_HISTORY_BITS = 28, 29
+
+
+def _long_history(spec: MixSpec, bits: int = _LONG_HISTORY_BITS) -> MixSpec:
+    return replace(spec, repeat=replace(spec.repeat, history_bits=bits))
+
+
+_BUNDLED_MIX.update({"mix-lite-v13": _long_history(_BUNDLED_MIX["mix-lite-v10"]),
+                     "mix-v13": _long_history(_BUNDLED_MIX["mix-v12"]),
+                     "mix-v14": _long_history(_BUNDLED_MIX["mix-v11"]),
+                     "mix-max-v13": _long_history(_BUNDLED_MIX["mix-max-v11"], _MAX_HISTORY_BITS)})
 
 
 class _Bundled(Mapping[str, Model]):
@@ -457,12 +474,12 @@ BUNDLED: Mapping[str, Model] = _Bundled({
     **{n: partial(encode_context_mix, s) for n, s in _BUNDLED_SPECS.items()},
     **{n: partial(encode_mix, s) for n, s in _BUNDLED_MIX.items()},
     **{p.name[:-len(MODEL_SUFFIX)]: p.read_bytes for p in sorted(BUNDLED_DIR.glob("*" + MODEL_SUFFIX))}})
-DEFAULT_MODEL = "mix-lite-v10"
+DEFAULT_MODEL = "mix-lite-v13"
 # Level -> bundled model name (the levels also differ in lane length, codec/constants.py);
 # spec/LEVELS.md documents the ladder and the memory each level needs. The encoder switches the
 # level models to the mito-primed models for input like their training set (model_choice.PRIMED).
 LEVEL_MODELS = {1: "cm-fast-v1", 2: "cm-v1", 3: "mix-fast-v2", 4: "mix-fast-v2", 5: "mix-mid-v8",
-                6: DEFAULT_MODEL, 7: "mix-v12", 8: "mix-v11", 9: "mix-max-v11"}
+                6: DEFAULT_MODEL, 7: "mix-v13", 8: "mix-v14", 9: "mix-max-v13"}
 
 
 # A bundled model "sized" for a small input (spec/FORMAT.md "Sized variants"): every table of more
@@ -514,6 +531,8 @@ def sized(model: Model, size: int | None) -> Model:
     if size is None or not _sizable(model.name) or BUNDLED[model.name] is not model:
         return model
     bits = sized_bits(size)
+    if bits > MAX_HASH_BITS:  # the largest B a sized variant's name may carry (spec/FORMAT.md)
+        return model
     variant = _sized_variant(model.name, bits)
     return model if variant.memory_bytes() >= model.memory_bytes() else variant
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 
 from codec import models
 from codec.constants import FREQ_TOTAL, LEVEL_LANE_BASES
-from codec.engine import DEFAULT_LEVEL, Compressor, Decompressor, memory_needed
+from codec.engine import _MIN_HINTED_BLOCK_SIZE, DEFAULT_LEVEL, Compressor, Decompressor, memory_needed
 from codec.fixedpoint import pow2_table
 from codec.predictors import encode_block, small_matrix_threads
 from codec.predictors.codon import CodonSpec
@@ -447,7 +447,9 @@ GOLDEN_MIX_FREQUENCIES = {"mix-v1": "7cf3080099aef04d", "mix-max-v1": "c780934f0
                           "mix-mid-v8": "49dcb8b2587d1eff", "mix-lite-v8": "8eda4353d2634179",
                           "mix-lite-v9": "18082f97fff004d3", "mix-lite-v10": "a5d099f7490bbd29",
                           "mix-v11": "3e81fb749d9a83a6", "mix-max-v11": "fe4845f4e2ea6cfd",
-                          "mix-v12": "bc98af61237a512c"}
+                          "mix-v12": "bc98af61237a512c", "mix-lite-v13": "a5d099f7490bbd29",
+                          "mix-v13": "bc98af61237a512c", "mix-v14": "3e81fb749d9a83a6",
+                          "mix-max-v13": "fe4845f4e2ea6cfd"}
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN_MIX_FREQUENCIES))
@@ -484,10 +486,13 @@ def test_level_model_switches_to_the_primed_one_only_for_training_like_input(req
     assert _archive_model(mito, level=9) == "mix-max-mito-v1"
     assert _archive_model(phage) == models.DEFAULT_MODEL
     assert _archive_model(mito, model="mix-v1") == "mix-v1"  # an explicit model is never switched
-    # nor to a primed model that needs more memory than the limit
-    limit = memory_needed(models.BUNDLED["mix-v12"])
-    assert memory_needed(models.BUNDLED["mix-mito-v1"]) > limit
-    assert _archive_model(mito, level=7, memlimit=limit) == "mix-v12"
+    # nor to a primed model that needs more memory than the limit (the level's model sized for the
+    # input fits it)
+    sized = models.sized(models.BUNDLED[models.LEVEL_MODELS[7]], len(mito))
+    block = max(len(mito), _MIN_HINTED_BLOCK_SIZE)  # the block size a size hint gives
+    limit = memory_needed(sized, block)
+    assert memory_needed(models.BUNDLED["mix-mito-v1"], block) > limit
+    assert _archive_model(mito, level=7, memlimit=limit, size_hint=len(mito)) == sized.name
 
 
 def test_small_or_foreign_input_keeps_the_level_model() -> None:

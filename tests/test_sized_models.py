@@ -67,6 +67,20 @@ def test_large_or_unknown_inputs_and_other_models_are_not_sized(tmp_path) -> Non
     assert models.sized(own, 100) is own
 
 
+@pytest.mark.parametrize("level", [6, 7, 8, 9])
+def test_every_sized_model_is_one_a_decoder_derives_from_its_name(level: int) -> None:
+    """Levels 6-9's ring buffers (2^28-2^29 bases) exceed the largest B a name may carry (26): an
+    input whose B is larger keeps the full model instead of a variant no decoder would know."""
+    base = models.resolve(None, level)
+    assert base.spec.repeat.history_bits > models.MAX_HASH_BITS
+    for size in (1_000, 300_000, 600_000, 1 << 20, 40_000_000):
+        model = models.sized(base, size)
+        assert model is base or models.named(model.name).data == model.data
+    assert models.sized(base, 600_000) is base  # B = 27
+    variant = models.sized(base, 300_000)  # B = 26: the ring buffer is still capped
+    assert variant.name == f"{base.name}@26" and variant.spec.repeat.history_bits == 26
+
+
 def test_compress_sizes_the_level_model_and_the_archive_decodes() -> None:
     for level in (1, 6, 9):
         archive = api.compress(DATA, level=level)
