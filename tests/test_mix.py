@@ -126,6 +126,18 @@ def test_repeat_models_follow_direct_and_inverted_copies(inverted: bool) -> None
         assert no_ir < 0.1
 
 
+def test_a_copy_is_in_reach_only_as_far_back_as_the_ring_buffer() -> None:
+    """Candidates point into a ring buffer of 2^history_bits bases: a copy 6,000 bases back is out of
+    reach of 2^12 and followed with 2^13 (levels 6-9 keep 2^28-2^29, spec/LEVELS.md)."""
+    x = bases(6000, seed=6)
+    seq = np.concatenate([x, x])
+    near = _bits(MixSpec(SHORT, repeat=dataclasses.replace(REPEAT, history_bits=12)), seq)[6100:].mean()
+    far = _bits(MixSpec(SHORT, repeat=dataclasses.replace(REPEAT, history_bits=13)), seq)[6100:].mean()
+    assert near > 1.8 and far < 0.1
+    for level in (6, 7, 8, 9):
+        assert models.resolve(None, level).spec.repeat.history_bits >= 28
+
+
 def test_repeat_voters_take_the_consensus_of_many_diverged_copies() -> None:
     """Seven copies of a unit, each with its own substitutions (every 30th base on average): the
     newest copy alone mispredicts at each of its own and its model's substitutions, the copies' vote
@@ -400,7 +412,7 @@ def test_mix_model_file_rejects_two_repeat_sets_and_huge_tables() -> None:
 
 def test_levels_declare_bounded_memory() -> None:
     for level in range(1, 10):
-        need = models.resolve(None, level).memory_bytes()
+        need = memory_needed(models.resolve(None, level))  # tables, block buffers, lanes, interpreter
         assert need <= 2 << 30
         if level <= 6:
             assert need <= 1 << 30
