@@ -32,7 +32,7 @@ PRIMED = {"mix-v1": "mix-mito-v1", "mix-max-v1": "mix-max-mito-v1",
           "mix-v12": "mix-mito-v1", "mix-v11": "mix-mito-v1",
           "mix-max-v11": "mix-max-mito-v1",
           "mix-lite-v13": "mito-lite-v1", "mix-v13": "mix-mito-v1", "mix-v14": "mix-mito-v1",
-          "mix-max-v13": "mix-max-mito-v1"}
+          "mix-max-v13": "mix-max-mito-v1", "mix-mid-v9": "mito-lite-v1"}
 
 
 def primed_hit_rate(model: models.Model, bases: np.ndarray) -> float:

@@ -435,8 +435,9 @@ _BUNDLED_MIX["mix-v12"] = replace(_V11_BASE, votes=replace(_BUNDLED_MIX["mix-v7"
 # collection larger than 16 M bases the older copies were out of the repeat models' reach (28.5 MB of
 # six genomes and E. coli again: -8.3%). Identical predictions on smaller inputs; the buffer costs a
 # byte per base of input, so it is declared but not touched beyond the input's size. mix-v14 (-8) is
-# mix-v11 so extended, the names v11-v12 being taken.
-_LONG_HISTORY_BITS, _MAX_HISTORY_BITS = 28, 29
+# mix-v11 so extended, the names v11-v12 being taken. Levels 3-5 get 2^26 (their 2^22 and 2^24 made the
+# same input 21% and 8% larger than 2^26): mix-fast-v3 and mix-mid-v9.
+_FAST_HISTORY_BITS, _LONG_HISTORY_BITS, _MAX_HISTORY_BITS = 26, 28, 29
 
 
 def _long_history(spec: MixSpec, bits: int = _LONG_HISTORY_BITS) -> MixSpec:
@@ -446,7 +447,9 @@ def _long_history(spec: MixSpec, bits: int = _LONG_HISTORY_BITS) -> MixSpec:
 _BUNDLED_MIX.update({"mix-lite-v13": _long_history(_BUNDLED_MIX["mix-lite-v10"]),
                      "mix-v13": _long_history(_BUNDLED_MIX["mix-v12"]),
                      "mix-v14": _long_history(_BUNDLED_MIX["mix-v11"]),
-                     "mix-max-v13": _long_history(_BUNDLED_MIX["mix-max-v11"], _MAX_HISTORY_BITS)})
+                     "mix-max-v13": _long_history(_BUNDLED_MIX["mix-max-v11"], _MAX_HISTORY_BITS),
+                     "mix-fast-v3": _long_history(_BUNDLED_MIX["mix-fast-v2"], _FAST_HISTORY_BITS),
+                     "mix-mid-v9": _long_history(_BUNDLED_MIX["mix-mid-v8"], _FAST_HISTORY_BITS)})
 
 
 class _Bundled(Mapping[str, Model]):
@@ -478,7 +481,7 @@ DEFAULT_MODEL = "mix-lite-v13"
 # Level -> bundled model name (the levels also differ in lane length, codec/constants.py);
 # spec/LEVELS.md documents the ladder and the memory each level needs. The encoder switches the
 # level models to the mito-primed models for input like their training set (model_choice.PRIMED).
-LEVEL_MODELS = {1: "cm-fast-v1", 2: "cm-v1", 3: "mix-fast-v2", 4: "mix-fast-v2", 5: "mix-mid-v8",
+LEVEL_MODELS = {1: "cm-fast-v1", 2: "cm-v1", 3: "mix-fast-v3", 4: "mix-fast-v3", 5: "mix-mid-v9",
                 6: DEFAULT_MODEL, 7: "mix-v13", 8: "mix-v14", 9: "mix-max-v13"}
 
 
