@@ -433,10 +433,10 @@ _BUNDLED_MIX["mix-v12"] = replace(_V11_BASE, votes=replace(_BUNDLED_MIX["mix-v7"
 # v13 (issue 4, session 30): levels 6-9's models with a repeat ring buffer of 2^28 bases (2^29 at -9)
 # instead of 2^24 (2^26): a repeat candidate only reaches back as far as the buffer, so on a genome or
 # collection larger than 16 M bases the older copies were out of the repeat models' reach (28.5 MB of
-# six genomes and E. coli again: -8.3%). Identical predictions on smaller inputs; the buffer costs a
-# byte per base of input, so it is declared but not touched beyond the input's size. mix-v14 (-8) is
-# mix-v11 so extended, the names v11-v12 being taken. Levels 3-5 get 2^26 (their 2^22 and 2^24 made the
-# same input 21% and 8% larger than 2^26): mix-fast-v3 and mix-mid-v9.
+# six genomes and E. coli again: archive 2.75% smaller at -6). Identical predictions on smaller inputs;
+# the buffer costs a byte per base of input, so it is declared but not touched beyond the input's size.
+# mix-v14 (-8) is mix-v11 so extended, the names v11-v12 being taken. Levels 3-5 get 2^26 instead of
+# 2^22 and 2^24 (that input's archive 17% smaller at -3): mix-fast-v3 and mix-mid-v9.
 _FAST_HISTORY_BITS, _LONG_HISTORY_BITS, _MAX_HISTORY_BITS = 26, 28, 29
 
 
