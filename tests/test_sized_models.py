@@ -58,7 +58,7 @@ def test_large_or_unknown_inputs_and_other_models_are_not_sized(tmp_path) -> Non
     base = models.resolve(None, 9)
     assert models.sized(base, None) is base
     assert models.sized(base, 1 << 30) is base
-    assert models.sized(models.resolve(None, 6), 2_000_000) is models.resolve(None, 6)  # tables fit already
+    assert models.sized(models.resolve(None, 6), 5_000_000) is models.resolve(None, 6)  # tables fit already
     primed = models.BUNDLED["mix-mito-v1"]  # a network and primed rows: its tables are its training
     assert models.sized(primed, 100) is primed
     path = tmp_path / "own.dnacm"
@@ -73,11 +73,11 @@ def test_every_sized_model_is_one_a_decoder_derives_from_its_name(level: int) ->
     input whose B is larger keeps the full model instead of a variant no decoder would know."""
     base = models.resolve(None, level)
     assert base.spec.repeat.history_bits > models.MAX_HASH_BITS
-    for size in (1_000, 300_000, 600_000, 1 << 20, 40_000_000):
+    for size in (1_000, 300_000, 2_000_000, 3_000_000, 40_000_000):
         model = models.sized(base, size)
         assert model is base or models.named(model.name).data == model.data
-    assert models.sized(base, 600_000) is base  # B = 27
-    variant = models.sized(base, 300_000)  # B = 26: the ring buffer is still capped
+    assert models.sized_bits(3_000_000) == 27 and models.sized(base, 3_000_000) is base
+    variant = models.sized(base, 2_000_000)  # B = 26: the ring buffer is still capped
     assert variant.name == f"{base.name}@26" and variant.spec.repeat.history_bits == 26
 
 
