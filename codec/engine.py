@@ -243,7 +243,7 @@ class Compressor:
         self._started = True
         if self._auto_model:
             sample = fasta_layout.split(bytes(self._buf[:_CHOICE_SAMPLE_BYTES])).bases
-            chosen = model_choice.choose(self._model, sample)
+            chosen = model_choice.choose(self._level, self._model, sample)
             if chosen is not self._model and not _fits(chosen, self._block_size, self._lanes, self._memlimit):
                 chosen = self._model  # a primed model that does not fit: keep the level's own
             if chosen is self._model:

@@ -18,21 +18,9 @@ from codec.predictors.context_models import table_rows
 SAMPLE_BASES = 20_000
 MIN_SAMPLE_BASES = 2_000
 THRESHOLD = 0.9  # unrelated genomes measure the table's fill ratio (about 0.5); training-like ones ~1
-# level model -> its primed alternative
-PRIMED = {"mix-v1": "mix-mito-v1", "mix-max-v1": "mix-max-mito-v1",
-          "mix-v2": "mix-mito-v1", "mix-max-v2": "mix-max-mito-v1",
-          "mix-v3": "mix-mito-v1", "mix-max-v3": "mix-max-mito-v1",
-          "mix-v4": "mix-mito-v1", "mix-max-v4": "mix-max-mito-v1", "mix-lite-v4": "mix-mito-v1",
-          "mix-v5": "mix-mito-v1", "mix-max-v5": "mix-max-mito-v1", "mix-lite-v5": "mix-mito-v1",
-          "mix-v6": "mix-mito-v1", "mix-max-v6": "mix-max-mito-v1", "mix-lite-v6": "mix-mito-v1",
-          "mix-v7": "mix-mito-v1", "mix-max-v7": "mix-max-mito-v1", "mix-lite-v7": "mix-mito-v1",
-          "mix-mid-v7": "mix-mito-v1", "mix-lite-v8": "mix-mito-v1", "mix-lite-v9": "mix-mito-v1",
-          # levels 5-6: primed without the network, 3-4 times faster (spec/LEVELS.md)
-          "mix-mid-v8": "mito-lite-v1", "mix-lite-v10": "mito-lite-v1",
-          "mix-v12": "mix-mito-v1", "mix-v11": "mix-mito-v1",
-          "mix-max-v11": "mix-max-mito-v1",
-          "mix-lite-v13": "mito-lite-v1", "mix-v13": "mix-mito-v1", "mix-v14": "mix-mito-v1",
-          "mix-max-v13": "mix-max-mito-v1", "mix-mid-v9": "mito-lite-v1"}
+# level -> the primed alternative to its model (only a level's own model is ever switched); levels
+# 5-6 get one without the network, 3-4 times faster (spec/LEVELS.md)
+PRIMED = {5: "mito-lite-v1", 6: "mito-lite-v1", 7: "mix-mito-v1", 8: "mix-mito-v1", 9: "mix-max-mito-v1"}
 
 
 def primed_hit_rate(model: models.Model, bases: np.ndarray) -> float:
@@ -54,9 +42,10 @@ def primed_hit_rate(model: models.Model, bases: np.ndarray) -> float:
     return float(np.mean(primed[at] == rows))
 
 
-def choose(model: models.Model, bases: np.ndarray) -> models.Model:
-    """``model``, or its primed alternative when the sample looks like that model's training set."""
-    alternative = PRIMED.get(model.name)
+def choose(level: int, model: models.Model, bases: np.ndarray) -> models.Model:
+    """``model`` (level ``level``'s), or the level's primed alternative when the sample looks like that
+    model's training set."""
+    alternative = PRIMED.get(level)
     if alternative is None or len(bases) < MIN_SAMPLE_BASES:
         return model
     candidate = models.BUNDLED[alternative]

@@ -494,6 +494,7 @@ LEVEL_MODELS = {1: "cm-fast-v1", 2: "cm-v1", 3: "mix-fast-v3", 4: "mix-fast-v3",
 # archive 0.14% larger at -6 and -9, human chr22 1 Mb's 0.02% at -9, phage λ's the same, for a third
 # less time at -9 (yeast 1.07-1.22 s → 0.63-1.03 s in the CLI; spec/LEVELS.md).
 SIZED_SEP = "@"
+MAX_SIZED_BITS = MAX_HASH_BITS  # the largest B a variant's name carries (spec/FORMAT.md)
 SIZED_SLACK_BITS = 5
 MIN_SIZED_BITS = 16
 
@@ -536,7 +537,7 @@ def sized(model: Model, size: int | None) -> Model:
     if size is None or not _sizable(model.name) or BUNDLED[model.name] is not model:
         return model
     bits = sized_bits(size)
-    if bits > MAX_HASH_BITS:  # the largest B a sized variant's name may carry (spec/FORMAT.md)
+    if bits > MAX_SIZED_BITS:  # no name for it: the full model
         return model
     variant = _sized_variant(model.name, bits)
     return model if variant.memory_bytes() >= model.memory_bytes() else variant
@@ -551,7 +552,7 @@ def _sized_by_name(name: str) -> Model | None:
     """The sized variant ``name`` (``NAME@bits``) denotes, if it is one."""
     base, sep, bits = name.rpartition(SIZED_SEP)
     if (not sep or not _sizable(base) or not (bits.isascii() and bits.isdigit())
-            or not MIN_SIZED_BITS <= int(bits) <= MAX_HASH_BITS):
+            or not MIN_SIZED_BITS <= int(bits) <= MAX_SIZED_BITS):
         return None
     return _sized_variant(base, int(bits))
 

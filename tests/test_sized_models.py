@@ -72,7 +72,7 @@ def test_every_sized_model_is_one_a_decoder_derives_from_its_name(level: int) ->
     """Levels 6-9's ring buffers (2^28-2^29 bases) exceed the largest B a name may carry (26): an
     input whose B is larger keeps the full model instead of a variant no decoder would know."""
     base = models.resolve(None, level)
-    assert base.spec.repeat.history_bits > models.MAX_HASH_BITS
+    assert base.spec.repeat.history_bits > models.MAX_SIZED_BITS
     for size in (1_000, 300_000, 2_000_000, 3_000_000, 40_000_000):
         model = models.sized(base, size)
         assert model is base or models.named(model.name).data == model.data
