@@ -14,7 +14,6 @@ Set ``DNACODEC_NO_MALLOPT=1`` to leave the allocator alone.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import mmap
 import os
 from functools import lru_cache
@@ -35,7 +34,7 @@ def tune() -> bool:
     try:
         if not os.confstr("CS_GNU_LIBC_VERSION"):
             return False
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL(None)  # the process's own symbols, glibc's among them (no ctypes.util: it loads subprocess)
         ok = libc.mallopt(_M_MMAP_THRESHOLD, min(_MMAP_THRESHOLD, 32 << 20))
         ok &= libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
         return bool(ok)

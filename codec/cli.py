@@ -24,8 +24,15 @@ import tempfile
 import warnings
 from typing import IO, Any, Callable, NoReturn, Sequence
 
-from codec import api, cli_signals, engine
-from formats.errors import CodecError
+# The tool runs BLAS (the neural predictor's small products) on one thread only
+# (codec.predictors.small_matrix_threads), but OpenBLAS starts a thread per core as numpy loads, and
+# each spins for a while before it sleeps: a tenth of a second of CPU per run that the compiled step's
+# own threads could use. Set before codec.api loads numpy; a value the user set wins.
+if "numpy" not in sys.modules:
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from codec import api, cli_signals, engine  # noqa: E402  (after the environment above)
+from formats.errors import CodecError  # noqa: E402
 
 PROG = "dnacodec"
 SUFFIX = ".dnac"

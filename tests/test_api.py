@@ -6,6 +6,8 @@ import array
 import io
 import os
 import random
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given, settings
@@ -15,6 +17,7 @@ from codec import api, engine, models
 from codec.api import CodecError, DnacFile, compress, decompress
 from formats import model_file
 from formats.errors import CodecError as FormatsCodecError
+from tests.conftest import child_env
 
 FASTA = (
     b">seq1 first record\n"
@@ -126,6 +129,23 @@ def test_model_file_is_needed_to_decode(model_path: str, tmp_path) -> None:
 def test_concatenated_members(archive: bytes, small_archive: bytes) -> None:
     assert decompress(archive + small_archive + archive) == FASTA + b">s\nACGT\n" + FASTA
     assert decompress(compress(b"") + archive) == FASTA
+
+
+def test_the_package_loads_its_names_on_first_use() -> None:
+    script = ("import sys, codec\n"
+              "assert 'numpy' not in sys.modules  # codec.cli sets up the environment before numpy loads\n"
+              "from codec import compress, decompress, CodecError, DEFAULT_LEVEL\n"
+              "assert decompress(compress(b'>x\\nACGT\\n', level=DEFAULT_LEVEL)) == b'>x\\nACGT\\n'\n"
+              "assert codec.engine.Compressor is codec.Compressor  # a submodule, as when codec imported it\n"
+              "assert set(codec.__all__) <= set(dir(codec))\n"
+              "try:\n"
+              "    codec.no_such_name\n"
+              "except AttributeError as exc:\n"
+              "    assert 'no_such_name' in str(exc)\n"
+              "else:\n"
+              "    raise AssertionError('no AttributeError')\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, env=child_env(), timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
 
 
 def test_codec_error_is_value_error() -> None:

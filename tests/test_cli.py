@@ -452,6 +452,26 @@ def test_list_help_and_version_do_not_load_the_compiled_kernel(archive: Path) ->
     assert done.returncode == 0, done.stderr.decode()
 
 
+def test_the_program_starts_openblas_on_one_thread_unless_the_user_says_otherwise() -> None:
+    """OpenBLAS starts a thread per core as numpy loads, each spinning for a while; the tool's BLAS
+    runs on one thread anyway, so codec.cli sets OPENBLAS_NUM_THREADS=1 before it loads numpy."""
+    script = ("import json, os, codec.cli, threadpoolctl\n"
+              "print(json.dumps([os.environ.get('OPENBLAS_NUM_THREADS'),\n"
+              "                  [i['num_threads'] for i in threadpoolctl.threadpool_info()\n"
+              "                   if i['internal_api'] == 'openblas']]))")
+    env = child_env()
+    env.pop("OPENBLAS_NUM_THREADS", None)
+    for given, expected in ((None, "1"), ("3", "3")):
+        if given is not None:
+            env["OPENBLAS_NUM_THREADS"] = given
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, env=env, timeout=120)
+        assert done.returncode == 0, done.stderr.decode()
+        value, openblas = json.loads(done.stdout)
+        assert value == expected
+        if given is None:  # numpy built on another BLAS (MKL, Accelerate) has no OpenBLAS to report
+            assert all(n == 1 for n in openblas)
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 def test_program_reports_a_full_standard_output(archive: Path) -> None:
     for argv in (["-l", str(archive)], ["-l", "--json", str(archive)], ["-lv", str(archive)],
