@@ -67,6 +67,9 @@ def test_the_table_has_a_row_per_tool_and_refuses_zero_rounds(fasta: Path, capsy
     assert bench.main([str(fasta), "--level", "1", "--no-peers", "--repeat", "1"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:3] == ["file", "tool", "bases"]
-    assert len(lines) == 3 and "dnacodec -1" in lines[2]
+    assert len(lines) == 4 and "dnacodec -1" in lines[2]
+    # the fixed cost in every dnacodec time: a run on an empty input
+    assert lines[3].startswith("start-up: dnacodec on an empty input takes ")
+    assert float(lines[3].split()[7]) > 0
     with pytest.raises(SystemExit):
         bench.main([str(fasta), "--repeat", "0"])
