@@ -38,7 +38,7 @@ with _common.instrumented(__name__):
     import codec
     from codec import engine
 
-MAX_LEN = 4096  # larger inputs are skipped: decoding runs a Python predictor at ~100 us per base
+MAX_LEN = 4096  # larger inputs are skipped: mostly they only slow each run down
 
 # DNAC_FUZZ_SKIP_KNOWN=1 lets a long run go on past findings already reported as regression tests
 # (tests/test_fuzz_regressions.py) instead of stopping at the first one; off by default.

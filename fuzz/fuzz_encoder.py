@@ -8,8 +8,8 @@
    second byte is odd use the tiny neural-mix model of the vectors (``spec/vectors/``), so the
    integer network runs across blocks and lanes too (the bundled one takes 0.4 s to set up).
 
-Inputs longer than MAX_LEN are skipped: coding runs a Python predictor at ~150 us per base and
-direction.
+Inputs longer than MAX_LEN are skipped: mostly they only slow each run down (a run
+codes its input four times, on 1-4 lanes at a few µs per base, and builds its models each time).
 
 Run::
 
