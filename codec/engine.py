@@ -35,7 +35,7 @@ LEVELS = range(1, 10)
 _ZSTD_LEVEL = {1: 3, 2: 6, 3: 9, 4: 12, 5: 15, 6: 17, 7: 19, 8: 19, 9: 19}
 _MAX_STREAMS = 8
 _MIN_HINTED_BLOCK_SIZE = 1 << 20  # the smallest block a size hint picks (a wrong hint stays cheap)
-_CHOICE_SAMPLE_BYTES = 64 << 10  # input the level's model choice looks at (codec/model_choice.py)
+_CHOICE_SAMPLE_BYTES = 256 << 10  # input the level's model choice first looks at (codec/model_choice.py)
 # memory_needed() beyond the model's tables, from peak RSS on 8 MiB blocks of 1,024 lanes (spec/LEVELS.md):
 # the buffers of one block (input, layout streams, lane grids, frequencies) per byte of block size, the
 # per-lane model state (mixer weights, local models: 2-5 KiB per lane in the bundled models), and the
@@ -192,8 +192,9 @@ class Compressor:
         if size_hint is not None:  # smaller blocks only bound the memory a decoder must plan for
             block_size = min(block_size, max(size_hint, _MIN_HINTED_BLOCK_SIZE))
         self._model = models.resolve(model, level)
-        self._auto_model = model is None  # the level's model: may switch to a primed one (model_choice)
-        # the level's model sized for the input; the primed-model choice still starts from the level's
+        self._auto_model = model is None  # the level's model: may switch to one chosen for the input (model_choice)
+        # the level's model sized for the input; the model choice still starts from the level's
+        self._size_hint = size_hint
         self._sized_model = models.sized(self._model, size_hint) if self._auto_model else self._model
         _check_memlimit(self._sized_model, block_size, lanes, memlimit,
                         f"level {level}" if model is None else "the model")
@@ -222,6 +223,8 @@ class Compressor:
         if self._finished:
             raise ValueError("compressor already flushed")
         self._buf += data
+        if not self._started and len(self._buf) <= self._block_size:
+            return b""  # the header names the model, which the first block's input picks
         out = [self._header()]
         while len(self._buf) > self._block_size:
             out.append(self._block(self._cut()))
@@ -242,14 +245,14 @@ class Compressor:
             return b""
         self._started = True
         if self._auto_model:
-            sample = fasta_layout.split(bytes(self._buf[:_CHOICE_SAMPLE_BYTES])).bases
-            chosen = model_choice.choose(self._level, self._model, sample)
-            if chosen is not self._model and not _fits(chosen, self._block_size, self._lanes, self._memlimit):
-                chosen = self._model  # a primed model that does not fit: keep the level's own
-            if chosen is self._model:
-                chosen = self._sized_model
-            elif self._auto_lanes:
-                self._min_lane_bases = PRIMED_LANE_BASES[self._level]
+            alternative = model_choice.choose(self._level, self._model, self._sample())
+            chosen = self._sized_model
+            if alternative is not self._model:
+                sized = models.sized(alternative, self._size_hint)
+                if _fits(sized, self._block_size, self._lanes, self._memlimit):  # else keep the level's own
+                    chosen = sized
+                    if self._auto_lanes and alternative.name == model_choice.PRIMED.get(self._level):
+                        self._min_lane_bases = PRIMED_LANE_BASES[self._level]
             self._model = chosen
         header = fmt.build_header(
             level=self._level, lanes=self._lanes, block_size=self._block_size,
@@ -257,6 +260,17 @@ class Compressor:
             model_bytes=self._model.data if self._embed else b"", version_minor=self._format_minor)
         self._offset += len(header)
         return header
+
+    def _sample(self) -> np.ndarray:
+        """The first bases of the first block's input (at least model_choice.REPEAT_SAMPLE_BASES where
+        it has them), for the model choice: a prefix, doubled while it is short of bases (a
+        chromosome may start with megabases of N)."""
+        size, end = _CHOICE_SAMPLE_BYTES, min(len(self._buf), self._block_size)
+        while True:
+            bases = fasta_layout.split(bytes(self._buf[:size])).bases
+            if len(bases) >= model_choice.REPEAT_SAMPLE_BASES or size >= end:
+                return bases
+            size = min(2 * size, end)
 
     def _cut(self) -> bytes:
         """Take the next block from the buffer, ending it at a line end when one is near."""

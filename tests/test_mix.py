@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from codec import models
+from codec import model_choice, models
 from codec.constants import FREQ_TOTAL, LEVEL_LANE_BASES
 from codec.engine import _MIN_HINTED_BLOCK_SIZE, DEFAULT_LEVEL, Compressor, Decompressor, memory_needed
 from codec.fixedpoint import pow2_table
@@ -462,7 +462,7 @@ GOLDEN_MIX_FREQUENCIES = {"mix-v1": "7cf3080099aef04d", "mix-max-v1": "c780934f0
                           "mix-v12": "bc98af61237a512c", "mix-lite-v13": "a5d099f7490bbd29",
                           "mix-v13": "bc98af61237a512c", "mix-v14": "3e81fb749d9a83a6",
                           "mix-max-v13": "fe4845f4e2ea6cfd", "mix-fast-v3": "964542b2c35fc878",
-                          "mix-mid-v9": "49dcb8b2587d1eff"}
+                          "mix-mid-v9": "49dcb8b2587d1eff", "mix-rep-v13": "583d63fcd1c5e937"}
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN_MIX_FREQUENCIES))
@@ -506,6 +506,80 @@ def test_level_model_switches_to_the_primed_one_only_for_training_like_input(req
     limit = memory_needed(sized, block)
     assert memory_needed(models.BUNDLED["mix-mito-v1"], block) > limit
     assert _archive_model(mito, level=7, memlimit=limit, size_hint=len(mito)) == sized.name
+
+
+def _mutated(seq: np.ndarray, rate: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    hit = rng.random(len(seq)) < rate
+    return np.where(hit, (seq + rng.integers(1, 4, len(seq))) % 4, seq).astype(np.uint8)
+
+
+def _fasta(seq: np.ndarray) -> bytes:
+    text = np.frombuffer(b"ACGT", dtype=np.uint8)[seq].tobytes()
+    return b">x\n" + b"\n".join(text[i:i + 60] for i in range(0, len(text), 60)) + b"\n"
+
+
+def _random(n: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 4, n).astype(np.uint8)
+
+
+def _repeat_rich(n: int = 150_000) -> np.ndarray:
+    """Unique sequence with copies of a 300-base element scattered through it (an Alu-like family,
+    each copy 5% diverged), some reverse-complemented: a tenth of the bases."""
+    element = _random(300, seed=3)
+    parts = []
+    for i in range(n // 3000):
+        copy = _mutated(element, 0.05, seed=i)
+        parts += [_random(2700, seed=100 + i), copy if i % 3 else _revcomp(copy)]
+    return np.concatenate(parts)
+
+
+def test_repeat_fraction_counts_the_kmers_seen_before_on_either_strand() -> None:
+    unique = _random(50_000, seed=1)
+    assert model_choice.repeat_fraction(unique) < 0.001  # 4^16 16-mers: chance repeats are rare
+    n = len(unique) - 15
+    twice = np.concatenate([unique, unique])
+    assert model_choice.repeat_fraction(twice) == pytest.approx((n - 15) / (2 * n + 1 - 15), abs=1e-3)
+    rc = np.concatenate([unique, _revcomp(unique)])
+    assert model_choice.repeat_fraction(rc) == pytest.approx(model_choice.repeat_fraction(twice), abs=1e-3)
+    assert model_choice.repeat_fraction(np.zeros(20, dtype=np.uint8)) == 4 / 5  # AAAA...: 5 16-mers, 1 new
+    assert model_choice.repeat_fraction(unique[:10]) == 0.0
+
+
+def test_default_switches_to_the_repeat_voters_only_for_repeat_rich_input() -> None:
+    rich, poor = _fasta(_repeat_rich()), _fasta(_random(150_000, seed=2))
+    assert model_choice.repeat_fraction(_repeat_rich()[:model_choice.REPEAT_SAMPLE_BASES]) > 2 * model_choice.REPEAT_THRESHOLD
+    assert _archive_model(rich) == "mix-rep-v13"
+    assert _archive_model(poor) == models.DEFAULT_MODEL
+    assert models.BUNDLED["mix-rep-v13"].spec.votes is not None
+    # levels 7-9 run voters anyway; an explicit model is never switched
+    assert _archive_model(rich, level=7) == models.LEVEL_MODELS[7]
+    assert _archive_model(rich, model=models.DEFAULT_MODEL) == models.DEFAULT_MODEL
+    # a small input gets the alternative's sized variant, like the level's own model
+    assert _archive_model(rich, size_hint=len(rich)) == models.sized(models.BUNDLED["mix-rep-v13"], len(rich)).name
+    # and a memory limit that the voters' index would exceed keeps the level's model
+    block = max(len(rich), _MIN_HINTED_BLOCK_SIZE)
+    limit = memory_needed(models.sized(models.BUNDLED[models.DEFAULT_MODEL], len(rich)), block)
+    assert memory_needed(models.sized(models.BUNDLED["mix-rep-v13"], len(rich)), block) > limit
+    assert _archive_model(rich, memlimit=limit, size_hint=len(rich)).startswith(models.DEFAULT_MODEL)
+
+
+def test_the_model_choice_sees_past_the_first_write_and_a_leading_n_run() -> None:
+    import io
+
+    import codec
+    from codec.engine import inspect
+
+    rich = _fasta(_repeat_rich())
+    # a chromosome that starts with a megabase of N, written in small pieces through the file API
+    data = rich[:3] + b"N" * (1 << 20) + b"\n" + rich[3:]
+    out = io.BytesIO()
+    with codec.open(out, "wb") as f:
+        for i in range(0, len(data), 4096):
+            f.write(data[i:i + 4096])
+    archive = out.getvalue()
+    assert inspect(io.BytesIO(archive))["model"]["name"] == "mix-rep-v13"
+    assert codec.decompress(archive) == data
 
 
 def test_small_or_foreign_input_keeps_the_level_model() -> None:

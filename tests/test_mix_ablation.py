@@ -16,7 +16,7 @@ mix_ablation = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(mix_ablation)
 
 
-@pytest.mark.parametrize("base", ["mix-lite-v13", "mix-mid-v9", "mix-v13", "mix-v14", "mito-lite-v1",
+@pytest.mark.parametrize("base", ["mix-lite-v13", "mix-rep-v13", "mix-mid-v9", "mix-v13", "mix-v14", "mito-lite-v1",
                                   "mix-mito-v1"])
 def test_every_variant_is_a_valid_model_without_its_part(base: str) -> None:
     model = models.BUNDLED[base]
