@@ -148,11 +148,13 @@ class DnacFile(_compression.BaseStream):
     Reading decodes every concatenated member. Seeking is supported when reading from a seekable
     file, but is emulated by decompressing (and, backwards, by restarting from the beginning).
     Written data reaches the underlying file in whole blocks (of at most ``block_size`` bytes of
-    input, default 8 MiB); the archive is only complete once :meth:`close` has been called.
+    input, default 8 MiB), the archive header with the first one (its model is chosen from that
+    block's input); the archive is only complete once :meth:`close` has been called.
     An archive that is not finished -- the ``with`` block was left by an exception (Ctrl-C
     included), a write failed (e.g. disk full), the file was never closed, or the process was
-    killed -- gets no footer, so reading it raises :class:`CodecError` ("truncated") instead of
-    returning partial data as if it were complete.
+    killed -- gets no footer (or, before its first block, no bytes at all), so reading it raises
+    :class:`CodecError` ("truncated", or "empty input") instead of returning partial data as if it
+    were complete.
     """
 
     def __init__(
