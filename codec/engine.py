@@ -192,7 +192,7 @@ class Compressor:
         if size_hint is not None:  # smaller blocks only bound the memory a decoder must plan for
             block_size = min(block_size, max(size_hint, _MIN_HINTED_BLOCK_SIZE))
         self._model = models.resolve(model, level)
-        self._auto_model = model is None  # the level's model: may switch to one chosen for the input (model_choice)
+        self._auto_model = model is None  # the level's model: the input may pick another (model_choice)
         # the level's model sized for the input; the model choice still starts from the level's
         self._size_hint = size_hint
         self._sized_model = models.sized(self._model, size_hint) if self._auto_model else self._model

@@ -10,7 +10,7 @@ is recorded in the archive like any model, so decoding never depends on it.
 
 Repeat voters (``repeat_votes.py``) follow several earlier copies of the current k-mer at once: on
 genomes full of repeat families (transposons in plants and animals) they make the default's archive
-0.3-0.4% smaller, and each base a fifth slower to code, which the repeat-poor genomes of bacteria
+0.3-0.4% smaller, and coding a fifth to a third slower, which the repeat-poor genomes of bacteria
 and phages (0.08% from them) don't pay. The encoder measures the sample's repeat content: the share
 of its 16-mers that occurred earlier in the sample, on either strand.
 """

@@ -453,7 +453,7 @@ _BUNDLED_MIX.update({"mix-lite-v13": _long_history(_BUNDLED_MIX["mix-lite-v10"])
 # mix-rep-v13 (issue 4, session 32): the default with -7's four repeat voters, which the default
 # switches to on repeat-rich input (codec/model_choice.py). On human chr22 the default was 1.4% behind
 # JARVIS3 -l 31, nearly all of it in the repeats; the voters take 0.41% of that back, and 0.34% on D.
-# melanogaster chr4, for a fifth more time, which bacteria (0.08% from them) don't pay.
+# melanogaster chr4, for a fifth to a third more time, which bacteria (0.08% from them) don't pay.
 _BUNDLED_MIX["mix-rep-v13"] = replace(_BUNDLED_MIX["mix-lite-v13"], votes=_BUNDLED_MIX["mix-v13"].votes)
 
 
