@@ -245,21 +245,29 @@ class Compressor:
             return b""
         self._started = True
         if self._auto_model:
-            alternative = model_choice.choose(self._level, self._model, self._sample())
-            chosen = self._sized_model
-            if alternative is not self._model:
-                sized = models.sized(alternative, self._size_hint)
-                if _fits(sized, self._block_size, self._lanes, self._memlimit):  # else keep the level's own
-                    chosen = sized
-                    if self._auto_lanes and alternative.name == model_choice.PRIMED.get(self._level):
-                        self._min_lane_bases = PRIMED_LANE_BASES[self._level]
-            self._model = chosen
+            self._model = self._choose_model()
         header = fmt.build_header(
             level=self._level, lanes=self._lanes, block_size=self._block_size,
             model_name=self._model.name, model_fingerprint=self._model.fingerprint,
             model_bytes=self._model.data if self._embed else b"", version_minor=self._format_minor)
         self._offset += len(header)
         return header
+
+    def _choose_model(self) -> models.Model:
+        """The model this member is coded with: the level's, sized for the input, or the alternative
+        that model_choice picks from the first block's bases, if it fits the memory limit (a primed
+        one on its longer lanes)."""
+        if not model_choice.switches(self._level):
+            return self._sized_model
+        alternative = model_choice.choose(self._level, self._model, self._sample())
+        if alternative is self._model:
+            return self._sized_model
+        sized = models.sized(alternative, self._size_hint)
+        if not _fits(sized, self._block_size, self._lanes, self._memlimit):
+            return self._sized_model
+        if self._auto_lanes and alternative.name == model_choice.PRIMED.get(self._level):
+            self._min_lane_bases = PRIMED_LANE_BASES[self._level]
+        return sized
 
     def _sample(self) -> np.ndarray:
         """The first bases of the first block's input (at least model_choice.REPEAT_SAMPLE_BASES where

@@ -73,6 +73,11 @@ def repeat_fraction(bases: np.ndarray) -> float:
     return float(np.count_nonzero(canonical[1:] == canonical[:-1]) / n)
 
 
+def switches(level: int) -> bool:
+    """Whether :func:`choose` may pick another model than level ``level``'s own."""
+    return level in PRIMED or level in REPEAT
+
+
 def choose(level: int, model: models.Model, bases: np.ndarray) -> models.Model:
     """``model`` (level ``level``'s), or the level's primed alternative when the sample looks like that
     model's training set, or its repeat alternative when the sample is repeat-rich."""

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import codec
-from codec import models
+from codec import model_choice, models
 from codec.predictors import encode_block, kernel
 from codec.predictors.context_mix import ContextMixPredictor, ContextMixSpec
 from codec.predictors.context_models import ContextModelSpec
@@ -151,10 +151,12 @@ def test_compiled_bundled_mix_equals_the_reference() -> None:
 
 
 @pytest.mark.parametrize("name", ["mix-max-v7@16", "cm-v1@16", "mix-lite-v10@16", "mix-v12@16",
-                                  models.DEFAULT_MODEL, *(models.LEVEL_MODELS[level] for level in (7, 8, 9))])
+                                  models.DEFAULT_MODEL, *model_choice.REPEAT.values(),
+                                  *(models.LEVEL_MODELS[level] for level in (7, 8, 9))])
 def test_compiled_sized_variant_equals_the_reference(name: str) -> None:
     """Sized variants (direct tables made hashed, capped repeat index, ring buffer and voter index;
-    mix-lite-v10's STCM over the order-12 table, then hashed), the default itself and levels 7-9's."""
+    mix-lite-v10's STCM over the order-12 table, then hashed), the default itself, its repeat-rich
+    alternative and levels 7-9's."""
     spec = models.resolve(name, 9).spec
     if isinstance(spec, ContextMixSpec):
         _compare(lambda c: ContextMixPredictor(spec, 16, compiled=c), _sequence(16 * 250, 7), 16)
