@@ -5,7 +5,9 @@ and, measured in the same run, xz -9, zstd -19 --long=27 and gzip -9 (``--no-pee
 dnacodec rows also give the body's bits per base and the entropy coder's overhead over the model's
 ideal code length. Every tool runs as its own process, one at a time, timed and measured (peak RSS
 from wait4) by a small launcher, whose own 10 MB or so is the smallest RSS a row can show; all
-outputs are checked to round-trip.
+outputs are checked to round-trip. dnacodec is timed as users run it (``python -m codec -N -c <
+FILE``); the coder statistics come from one more, untimed, in-process compression whose archive must
+be identical.
 
 A shared machine's speed drifts by tens of percent within minutes, so one run of each tool says
 little. ``--repeat N`` runs N rounds, each running every tool once in turn, and prints the median
@@ -100,6 +102,7 @@ class _Tool:
     compress: list[str]
     decompress: list[str]
     listing: list[str] | None = None  # dnacodec's `-l --json` command (its rows add coder statistics)
+    statistics: list[str] | None = None  # dnacodec's in-process compression that reports them, run once
     c_runs: list[float] = field(default_factory=list)
     d_runs: list[float] = field(default_factory=list)
     rss: float = 0.0
@@ -110,15 +113,16 @@ class _Tool:
 def _dnacodec(level: int, model: str | None) -> _Tool:
     with_model = ["--model", model] if model else []
     return _Tool(f"dnacodec -{level}" + (f" {Path(model).name}" if model else ""),
-                 [sys.executable, "-m", "codec.bench", "--worker", str(level), model or ""],
+                 [sys.executable, "-m", "codec", f"-{level}", "-c", *with_model],
                  [sys.executable, "-m", "codec", "-dc", *with_model],
-                 listing=[sys.executable, "-m", "codec", "-l", "--json", *with_model])
+                 listing=[sys.executable, "-m", "codec", "-l", "--json", *with_model],
+                 statistics=[sys.executable, "-m", "codec.bench", "--worker", str(level), model or ""])
 
 
 def _round(tool: _Tool, path: Path, tmp: Path) -> None:
     """One compression and decompression with ``tool``, checked and added to its runs."""
     packed, restored = tmp / "packed", tmp / "restored"
-    t_c, rss_c, err = _run(tool.compress, path, packed)
+    t_c, rss_c, _ = _run(tool.compress, path, packed)
     t_d, rss_d, _ = _run(tool.decompress, packed, restored)
     _check(path, restored)
     tool.c_runs.append(t_c)
@@ -129,6 +133,10 @@ def _round(tool: _Tool, path: Path, tmp: Path) -> None:
         raise RuntimeError(f"{tool.name} made {size} bytes of {path}, {tool.size} before")
     tool.size = size
     if tool.listing is not None and tool.stats is None:
+        # untimed: the same compression in-process, which also reports the coder's statistics
+        _, _, err = _run(tool.statistics, path, restored)
+        if restored.read_bytes() != packed.read_bytes():
+            raise RuntimeError(f"{tool.name}: the statistics run's archive of {path} differs from the CLI's")
         info = json.loads(subprocess.run([*tool.listing, str(packed)], capture_output=True, check=True).stdout)
         tool.stats = dict(json.loads(err), bases=info["bases"], body=info["streams"]["body"])
 
